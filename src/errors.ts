@@ -1,0 +1,46 @@
+// One catalogue of user-facing errors: every error has a stable code, says what went wrong
+// and what to do next, and keeps its cause.
+
+export const ErrorCodes = {
+  CONFIG_INVALID: 'LOOKOUT_CONFIG_INVALID',
+  CONFIG_FILE: 'LOOKOUT_CONFIG_FILE',
+  JAVA_MISSING: 'LOOKOUT_JAVA_MISSING',
+  JAVA_TOO_OLD: 'LOOKOUT_JAVA_TOO_OLD',
+  MAVEN_MISSING: 'LOOKOUT_MAVEN_MISSING',
+  BROKER_DOWNLOAD_FAILED: 'LOOKOUT_BROKER_DOWNLOAD_FAILED',
+  BROKER_PORT_IN_USE: 'LOOKOUT_BROKER_PORT_IN_USE',
+  BROKER_EXITED: 'LOOKOUT_BROKER_EXITED',
+  BROKER_START_TIMEOUT: 'LOOKOUT_BROKER_START_TIMEOUT',
+  BROKER_NOT_RUNNING: 'LOOKOUT_BROKER_NOT_RUNNING',
+  KAFKA_UNREACHABLE: 'LOOKOUT_KAFKA_UNREACHABLE',
+  TOPIC_MISSING: 'LOOKOUT_TOPIC_MISSING',
+  INPUT_INVALID: 'LOOKOUT_INPUT_INVALID',
+  FILE_UNREADABLE: 'LOOKOUT_FILE_UNREADABLE',
+  S3_ACCESS: 'LOOKOUT_S3_ACCESS',
+  MODEL_MISSING: 'LOOKOUT_MODEL_MISSING',
+  USAGE: 'LOOKOUT_USAGE',
+} as const
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
+
+export class LookoutError extends Error {
+  readonly code: ErrorCode
+  /** What the user should do next; printed under the message. */
+  readonly hint: string | undefined
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'LookoutError'
+    this.code = code
+    this.hint = options.hint
+  }
+
+  /** The text shown to a person: the problem, then what to do. */
+  describe(): string {
+    return this.hint ? `${this.message}\n  → ${this.hint}` : this.message
+  }
+}
+
+export function isLookoutError(error: unknown): error is LookoutError {
+  return error instanceof LookoutError
+}
