@@ -8,6 +8,10 @@ import { requireMaven } from './java.ts'
 const log = logger('broker')
 
 const log4jVersion = '2.24.3'
+// kafka-clients pins slf4j 1.7 for compatibility; the broker logs through slf4j 2 + log4j2
+const slf4jVersion = '2.0.17'
+/** Bumped whenever the dependency list changes, so existing installations are redone. */
+const recipe = 'r2'
 
 export interface KafkaInstallation {
   version: string
@@ -33,6 +37,7 @@ function pom(version: string): string {
   <dependencies>
 ${dependency('org.apache.kafka', 'kafka_2.13', version)}
 ${dependency('org.apache.kafka', 'kafka-tools', version)}
+${dependency('org.slf4j', 'slf4j-api', slf4jVersion)}
 ${dependency('org.apache.logging.log4j', 'log4j-core', log4jVersion)}
 ${dependency('org.apache.logging.log4j', 'log4j-slf4j2-impl', log4jVersion)}
   </dependencies>
@@ -44,7 +49,9 @@ ${dependency('org.apache.logging.log4j', 'log4j-slf4j2-impl', log4jVersion)}
 export function findInstallation(dataDir: string, version: string): KafkaInstallation | undefined {
   const directory = installDirectory(dataDir, version)
   const classPathFile = join(directory, 'classpath.txt')
-  if (!existsSync(join(directory, 'installed')) || !existsSync(classPathFile)) return undefined
+  const marker = join(directory, 'installed')
+  if (!existsSync(marker) || !existsSync(classPathFile)) return undefined
+  if (readFileSync(marker, 'utf8').trim() !== recipe) return undefined
   return { version, directory, classPath: readFileSync(classPathFile, 'utf8').trim() }
 }
 
@@ -114,7 +121,7 @@ export async function installKafka(dataDir: string, version: string, env = proce
       },
     )
   }
-  writeFileSync(join(directory, 'installed'), new Date().toISOString())
+  writeFileSync(join(directory, 'installed'), recipe)
   log.info(`installed Apache Kafka ${version}`, {
     jars: downloaded,
     seconds: Math.round((Date.now() - started) / 1000),

@@ -1,9 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { ErrorCodes, LookoutError } from '../errors.ts'
-import { environmentName } from './setting.ts'
+import { environmentName as defaultEnvironmentName, kebab } from './setting.ts'
 import { type Config, type SettingKey, settings } from './settings.ts'
 
 export const settingKeys = Object.keys(settings) as SettingKey[]
+
+export function environmentName(key: SettingKey): string {
+  return defaultEnvironmentName(key, settings[key] as { env?: string })
+}
 export const defaultConfigFile = 'lookout.config.json'
 
 type Origin = 'default' | 'file' | 'environment' | 'flag'
@@ -84,7 +88,7 @@ function invalid(key: SettingKey, origin: Origin, value: unknown, reason: string
 
 export function flagName(key: SettingKey): string {
   const definition = settings[key] as { flag?: string }
-  return definition.flag ?? key.replace(/\./g, '-').replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)
+  return definition.flag ?? kebab(key)
 }
 
 /**

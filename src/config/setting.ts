@@ -11,6 +11,8 @@ export interface Setting<T> {
   readonly commands?: readonly string[]
   /** Flag name without dashes; default: the key in kebab-case (`broker.port` → `broker-port`). */
   readonly flag?: string
+  /** Environment variable; default: LOOKOUT_ + the key in upper snake case. */
+  readonly env?: string
 }
 
 export function setting<T>(definition: Setting<T>): Setting<T> {
@@ -48,7 +50,7 @@ export function kebab(key: string): string {
   return key.replace(/\./g, '-').replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)
 }
 
-/** `broker.port` → `LOOKOUT_BROKER_PORT`. */
-export function environmentName(key: string): string {
-  return `LOOKOUT_${kebab(key).replace(/-/g, '_').toUpperCase()}`
+/** `broker.port` → `LOOKOUT_BROKER_PORT`, unless the setting names its own variable. */
+export function environmentName(key: string, definition?: { env?: string }): string {
+  return definition?.env ?? `LOOKOUT_${kebab(key).replace(/-/g, '_').toUpperCase()}`
 }

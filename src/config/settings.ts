@@ -29,6 +29,7 @@ export const settings = {
     allowed: 'a comma-separated list of host:port',
     default: [] as string[],
     flag: 'brokers',
+    env: 'LOOKOUT_BROKERS',
   }),
   'kafka.clientId': setting({
     description: 'client id prefix sent to the brokers',

@@ -1,0 +1,65 @@
+import { createServer, type Server } from 'node:http'
+import { collectDefaultMetrics, Registry } from 'prom-client'
+import { logger } from '../log.ts'
+
+const log = logger('http')
+
+export interface ServiceServerOptions {
+  service: string
+  port: number
+  host?: string
+  registry: Registry
+  /** Extra fields for /health; `ok: false` answers 503. */
+  health?: () => { ok: boolean; [field: string]: unknown }
+}
+
+/** A registry with the process's default metrics (memory, CPU, event loop lag) and a service label. */
+export function serviceRegistry(service: string): Registry {
+  const registry = new Registry()
+  registry.setDefaultLabels({ service })
+  collectDefaultMetrics({ register: registry })
+  return registry
+}
+
+/** Serves GET /health (JSON) and GET /metrics (Prometheus text format) for one service. */
+export async function startServiceServer(options: ServiceServerOptions): Promise<Server> {
+  const started = Date.now()
+  const server = createServer(async (request, response) => {
+    const path = (request.url ?? '/').split('?')[0]
+    if (request.method !== 'GET') {
+      response.writeHead(405, { allow: 'GET' }).end()
+      return
+    }
+    if (path === '/health') {
+      const extra = options.health?.() ?? { ok: true }
+      const body = { service: options.service, uptimeSeconds: Math.round((Date.now() - started) / 1000), ...extra }
+      response.writeHead(extra.ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+      return
+    }
+    if (path === '/metrics') {
+      try {
+        const text = await options.registry.metrics()
+        response.writeHead(200, { 'content-type': options.registry.contentType }).end(text)
+      } catch (error) {
+        response.writeHead(500, { 'content-type': 'text/plain' }).end(String(error))
+      }
+      return
+    }
+    response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found', paths: ['/health', '/metrics'] }))
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`port ${options.port} for the ${options.service} service is already in use; choose another port`)
+          : error,
+      )
+    })
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve())
+  })
+  const address = server.address()
+  log.info(`${options.service} serves /health and /metrics`, {
+    port: typeof address === 'object' && address ? address.port : options.port,
+  })
+  return server
+}

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { loadConfig } from '../../src/config/load.ts'
+import type { LookoutError } from '../../src/errors.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'lookout-config-'))
+function file(content: unknown): string {
+  const path = join(dir, `${Math.random().toString(36).slice(2)}.json`)
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content))
+  return path
+}
+
+test('defaults apply when nothing is given, and the result is frozen', () => {
+  const config = loadConfig({ env: {} })
+  assert.equal(config['broker.port'], 9092)
+  assert.equal(config['topics.partitions'], 3)
+  assert.deepEqual(config['kafka.brokers'], [])
+  assert.ok(Object.isFrozen(config))
+})
+
+test('file < environment < flags', () => {
+  const configFile = file({ broker: { port: 1111 }, topics: { partitions: 6, prefix: 'file.' } })
+  const env = { LOOKOUT_BROKER_PORT: '2222', LOOKOUT_TOPICS_PARTITIONS: '5' }
+  const config = loadConfig({ env, configFile, flags: { 'broker.port': '3333' } })
+  assert.equal(config['broker.port'], 3333)
+  assert.equal(config['topics.partitions'], 5)
+  assert.equal(config['topics.prefix'], 'file.')
+})
+
+test('LOOKOUT_BROKERS gives a list of brokers', () => {
+  const config = loadConfig({ env: { LOOKOUT_BROKERS: 'a:9092, b:9093' } })
+  assert.deepEqual(config['kafka.brokers'], ['a:9092', 'b:9093'])
+})
+
+test('an invalid value names the setting, where it came from, the value and what is allowed', () => {
+  assert.throws(
+    () => loadConfig({ env: { LOOKOUT_TOPICS_PARTITIONS: '0' } }),
+    (error: LookoutError) => {
+      assert.equal(error.code, 'LOOKOUT_CONFIG_INVALID')
+      assert.match(error.message, /topics\.partitions \(LOOKOUT_TOPICS_PARTITIONS\): "0" is not allowed/)
+      assert.match(error.describe(), /an integer from 1 to 10000/)
+      return true
+    },
+  )
+  assert.throws(
+    () => loadConfig({ env: {}, flags: { 'producer.compression': 'brotli' } }),
+    /producer\.compression \(--producer-compression\): "brotli"/,
+  )
+})
+
+test('unknown settings are refused: file keys and LOOKOUT_ variables', () => {
+  assert.throws(
+    () => loadConfig({ env: {}, configFile: file({ broker: { prot: 1 } }) }),
+    /unknown setting "broker\.prot"/,
+  )
+  assert.throws(
+    () => loadConfig({ env: { LOOKOUT_BROKER_PROT: '1' } }),
+    /unknown environment variable LOOKOUT_BROKER_PROT/,
+  )
+})
+
+test('a config file that is missing or not JSON is named', () => {
+  assert.throws(() => loadConfig({ env: {}, configFile: join(dir, 'missing.json') }), /cannot read config file/)
+  assert.throws(() => loadConfig({ env: {}, configFile: file('{ nope') }), /is not valid JSON/)
+})
