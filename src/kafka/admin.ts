@@ -93,7 +93,7 @@ async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
       const metadata = await admin.metadata({ topics, forceUpdate: true })
       const ready = topics.every((name) => {
         const topic = metadata.topics.get(name)
-        return topic !== undefined && topic.partitions.every((partition) => partition.leader >= 0)
+        return topic?.partitions.every((partition) => partition.leader >= 0) === true
       })
       if (ready) return
     } catch {

@@ -48,9 +48,12 @@ export async function withConnectionRetry<T>(
         break
       }
       const delay = backoffDelay(policy, attempt)
-      log.warn(`cannot reach Kafka (attempt ${attempt}/${policy.attempts}): ${reason(error)}; retrying in ${delay} ms`, {
-        brokers: brokers.join(','),
-      })
+      log.warn(
+        `cannot reach Kafka (attempt ${attempt}/${policy.attempts}): ${reason(error)}; retrying in ${delay} ms`,
+        {
+          brokers: brokers.join(','),
+        },
+      )
       await sleep(delay, undefined, signal ? { signal } : undefined)
     }
   }

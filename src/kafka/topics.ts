@@ -9,7 +9,11 @@ export interface TopicSpec {
 }
 
 export const topicCatalogue = {
-  rawTransactions: { name: 'raw-transactions', description: 'events from the sources, keyed by entity', compacted: false },
+  rawTransactions: {
+    name: 'raw-transactions',
+    description: 'events from the sources, keyed by entity',
+    compacted: false,
+  },
   enrichedFeatures: { name: 'enriched-features', description: 'events with per-entity features', compacted: false },
   anomalyScores: { name: 'anomaly-scores', description: 'every scored event', compacted: false },
   anomalies: { name: 'anomalies', description: 'scored events over the threshold', compacted: false },

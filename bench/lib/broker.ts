@@ -1,0 +1,32 @@
+// A local broker for benchmarks: started on its own port and fresh storage, stopped at the end.
+import { rmSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { findInstallation, type KafkaInstallation } from '../../src/broker/install.ts'
+import { type LocalBrokerOptions, startBroker, stopBroker } from '../../src/broker/local.ts'
+
+export const root = resolve(import.meta.dirname, '..', '..')
+
+export interface BenchBroker {
+  bootstrap: string
+  installation: KafkaInstallation
+  options: LocalBrokerOptions
+  stop(): Promise<void>
+}
+
+export async function startBenchBroker(port = Number(process.env.BENCH_KAFKA_PORT ?? 19692)): Promise<BenchBroker> {
+  const options: LocalBrokerOptions = {
+    dataDir: resolve(root, '.lookout'),
+    port,
+    controllerPort: 0,
+    kafkaVersion: '4.1.1',
+    heap: '2g',
+    startTimeoutMs: 120_000,
+    stopTimeoutMs: 20_000,
+  }
+  await stopBroker(options)
+  rmSync(resolve(options.dataDir, `broker-${port}`), { recursive: true, force: true })
+  const started = await startBroker(options)
+  const installation = findInstallation(options.dataDir, options.kafkaVersion)
+  if (!installation) throw new Error('broker installation missing after start')
+  return { bootstrap: started.bootstrap, installation, options, stop: async () => void (await stopBroker(options)) }
+}
