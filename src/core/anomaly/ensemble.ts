@@ -1,0 +1,219 @@
+// Combines several detectors' raw scores, and any rule hits, into one score in [0, 1] whose
+// meaning does not depend on the detectors' scales or on the stream.
+//
+// 1. Per detector: the raw score becomes its calibrated score p = F(raw), the share of that
+//    detector's recent raw scores below it (a `ScoreCalibrator`: bounded reservoir that
+//    forgets over `horizon` events). A p of 0.99 means "higher than 99% of recent traffic".
+// 2. Combination: the evidence -ln(1 - p) of each detector (large when p is near 1) is
+//    averaged with the detector weights, as in Fisher's method. One detector far in its tail
+//    is enough to raise it; several detectors moderately high raise it too.
+// 3. The combined evidence is itself calibrated against its own recent values, so the final
+//    score is again "the share of recent events with weaker evidence".
+// 4. Rule hits pass through: the score is at least the severity of any rule that fired
+//    (default 1), whatever the detectors say.
+//
+// What a threshold means: on traffic like the recent past, `score > 0.99` flags about 1% of
+// events (0.9 flags about 10%), on every stream, whatever the detectors' raw scales, and it
+// keeps meaning that as the traffic slowly changes; rule hits are flagged at any threshold
+// below their severity. The share is estimated from 4096 remembered values per calibration,
+// so it is within about ±1.5 points at 0.9 and ±0.5 points at 0.99 (three standard errors).
+// Until `warmup` events have been observed the detector part of the
+// score is 0 (only rules can flag), because the calibration has nothing to rank against.
+//
+// `calibrate()` reads the state only; `observe()` updates it. A scorer calls calibrate then
+// observe for each event, so an event is never ranked against itself.
+import { ScoreCalibrator, type ScoreCalibratorState } from './score-calibrator.ts'
+
+export interface ScoreEnsembleOptions {
+  /** Detector names, in the order their scores are expected. */
+  readonly detectors: readonly string[]
+  /** Relative weight of each detector in the combination (default 1 each). */
+  readonly weights?: Readonly<Record<string, number>>
+  /** Score given by a hit of each rule (default `ruleSeverity`). */
+  readonly rules?: Readonly<Record<string, number>>
+  /** Score of a hit of a rule not listed in `rules` (default 1). */
+  readonly ruleSeverity?: number
+  /** Observations before detector scores count (default 200). */
+  readonly warmup?: number
+  /** Reservoir size of each calibration (default 4096). */
+  readonly capacity?: number
+  /** Events a calibration remembers, on average (default 100,000). */
+  readonly horizon?: number
+  readonly seed?: number
+}
+
+export interface EnsembleScore {
+  /** Combined calibrated score in [0, 1]. */
+  readonly score: number
+  /** Calibrated score per detector, and the severity of each rule that fired (`rule:<name>`). */
+  readonly scores: Readonly<Record<string, number>>
+  /** Raw detector scores as given. */
+  readonly raw: Readonly<Record<string, number>>
+  /** False during warm-up: detector scores are not yet calibrated and do not count. */
+  readonly calibrated: boolean
+}
+
+export interface ScoreEnsembleState {
+  readonly type: 'score-ensemble'
+  readonly detectors: readonly string[]
+  readonly weights: Readonly<Record<string, number>>
+  readonly rules: Readonly<Record<string, number>>
+  readonly ruleSeverity: number
+  readonly warmup: number
+  readonly observed: number
+  readonly calibrators: Readonly<Record<string, ScoreCalibratorState>>
+  readonly combined: ScoreCalibratorState
+}
+
+export const scoreEnsembleDefaults = {
+  ruleSeverity: 1,
+  warmup: 200,
+  capacity: 4096,
+  horizon: 100_000,
+  seed: 1,
+} as const
+
+/** Evidence cap: -ln(1e-12). Keeps one p = 1 from making the average infinite. */
+const MAX_EVIDENCE = -Math.log(1e-12)
+
+export class ScoreEnsemble {
+  readonly detectors: readonly string[]
+  readonly weights: Readonly<Record<string, number>>
+  readonly rules: Readonly<Record<string, number>>
+  readonly ruleSeverity: number
+  readonly warmup: number
+  readonly #calibrators: ScoreCalibrator[]
+  #combined: ScoreCalibrator
+  readonly #weight: Float64Array
+  #observed = 0
+
+  constructor(options: ScoreEnsembleOptions) {
+    if (options.detectors.length === 0 || new Set(options.detectors).size !== options.detectors.length)
+      throw new RangeError('ScoreEnsemble: detectors must be a non-empty list of distinct names')
+    this.detectors = Object.freeze([...options.detectors])
+    const weights: Record<string, number> = {}
+    for (const name of this.detectors) {
+      const weight = options.weights?.[name] ?? 1
+      if (!(weight >= 0) || !Number.isFinite(weight))
+        throw new RangeError(`ScoreEnsemble: weight of ${name} is ${weight}; expected a finite number ≥ 0`)
+      weights[name] = weight
+    }
+    for (const name of Object.keys(options.weights ?? {}))
+      if (!this.detectors.includes(name))
+        throw new RangeError(`ScoreEnsemble: weight given for unknown detector ${name}`)
+    this.weights = Object.freeze(weights)
+    this.ruleSeverity = checkUnit('ruleSeverity', options.ruleSeverity ?? scoreEnsembleDefaults.ruleSeverity)
+    const rules: Record<string, number> = {}
+    for (const [rule, severity] of Object.entries(options.rules ?? {}))
+      rules[rule] = checkUnit(`rules.${rule}`, severity)
+    this.rules = Object.freeze(rules)
+    this.warmup = options.warmup ?? scoreEnsembleDefaults.warmup
+    if (!Number.isInteger(this.warmup) || this.warmup < 0)
+      throw new RangeError(`ScoreEnsemble: warmup is ${this.warmup}; expected an integer ≥ 0`)
+    const seed = options.seed ?? scoreEnsembleDefaults.seed
+    const calibration = {
+      capacity: options.capacity ?? scoreEnsembleDefaults.capacity,
+      horizon: options.horizon ?? scoreEnsembleDefaults.horizon,
+    }
+    // Distinct seeds: the reservoirs should not replace the same slots in lock-step.
+    this.#calibrators = this.detectors.map((_, i) => new ScoreCalibrator({ ...calibration, seed: seed + i + 1 }))
+    this.#combined = new ScoreCalibrator({ ...calibration, seed })
+    this.#weight = Float64Array.from(this.detectors, (name) => weights[name]!)
+  }
+
+  static fromJSON(state: ScoreEnsembleState): ScoreEnsemble {
+    if (state?.type !== 'score-ensemble') throw new TypeError('not a score-ensemble state')
+    const ensemble = new ScoreEnsemble({
+      detectors: state.detectors,
+      weights: state.weights,
+      rules: state.rules,
+      ruleSeverity: state.ruleSeverity,
+      warmup: state.warmup,
+    })
+    ensemble.detectors.forEach((name, i) => {
+      const saved = state.calibrators[name]
+      if (saved === undefined) throw new RangeError(`score-ensemble state lacks the calibration of ${name}`)
+      ensemble.#calibrators[i] = ScoreCalibrator.fromJSON(saved)
+    })
+    ensemble.#combined = ScoreCalibrator.fromJSON(state.combined)
+    ensemble.#observed = state.observed
+    return ensemble
+  }
+
+  /** Events observed so far. */
+  get observed(): number {
+    return this.#observed
+  }
+
+  /**
+   * Scores one event without changing any state. `raw` maps detector names to raw scores (a
+   * detector may be missing; unknown names are an error); `ruleHits` names the rules that
+   * fired.
+   */
+  calibrate(raw: Readonly<Record<string, number>>, ruleHits: readonly string[] = []): EnsembleScore {
+    const scores: Record<string, number> = {}
+    const evidence = this.#evidence(raw, scores)
+    const calibrated = this.#observed >= this.warmup
+    let score = calibrated && evidence !== undefined ? this.#combined.cdf(evidence) : 0
+    for (const rule of ruleHits) {
+      const severity = this.rules[rule] ?? this.ruleSeverity
+      scores[`rule:${rule}`] = severity
+      if (severity > score) score = severity
+    }
+    return { score, scores, raw: { ...raw }, calibrated }
+  }
+
+  /** Adds one event's raw scores to the calibrations. */
+  observe(raw: Readonly<Record<string, number>>): void {
+    // Evidence is measured against the calibrations before this event joins them, exactly as
+    // `calibrate` measured it.
+    const evidence = this.#evidence(raw, undefined)
+    this.detectors.forEach((name, i) => {
+      const value = raw[name]
+      if (value !== undefined) this.#calibrators[i]!.observe(value)
+    })
+    if (evidence !== undefined) this.#combined.observe(evidence)
+    this.#observed++
+  }
+
+  toJSON(): ScoreEnsembleState {
+    const calibrators: Record<string, ScoreCalibratorState> = {}
+    this.detectors.forEach((name, i) => {
+      calibrators[name] = this.#calibrators[i]!.toJSON()
+    })
+    return {
+      type: 'score-ensemble',
+      detectors: [...this.detectors],
+      weights: { ...this.weights },
+      rules: { ...this.rules },
+      ruleSeverity: this.ruleSeverity,
+      warmup: this.warmup,
+      observed: this.#observed,
+      calibrators,
+      combined: this.#combined.toJSON(),
+    }
+  }
+
+  /** Weighted mean of -ln(1 - p) over the detectors present; undefined when none is. */
+  #evidence(raw: Readonly<Record<string, number>>, scores: Record<string, number> | undefined): number | undefined {
+    for (const name of Object.keys(raw))
+      if (!this.detectors.includes(name)) throw new RangeError(`ScoreEnsemble: unknown detector ${name}`)
+    let sum = 0
+    let weight = 0
+    for (let i = 0; i < this.detectors.length; i++) {
+      const value = raw[this.detectors[i]!]
+      if (value === undefined || Number.isNaN(value)) continue
+      const p = this.#calibrators[i]!.cdf(value)
+      if (scores !== undefined) scores[this.detectors[i]!] = p
+      sum += this.#weight[i]! * Math.min(MAX_EVIDENCE, -Math.log(1 - p))
+      weight += this.#weight[i]!
+    }
+    return weight > 0 ? sum / weight : undefined
+  }
+}
+
+function checkUnit(setting: string, value: number): number {
+  if (!(value >= 0 && value <= 1))
+    throw new RangeError(`ScoreEnsemble: ${setting} is ${value}; expected a number in [0, 1]`)
+  return value
+}
