@@ -238,7 +238,15 @@ export async function startBroker(options: LocalBrokerOptions): Promise<StartedB
   if (!existsSync(join(files.data, 'meta.properties'))) {
     const format = spawnSync(
       java,
-      [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${newClusterId()}`, '-c', files.properties, '--ignore-formatted'],
+      [
+        ...jvm,
+        'kafka.tools.StorageTool',
+        'format',
+        `--cluster-id=${newClusterId()}`,
+        '-c',
+        files.properties,
+        '--ignore-formatted',
+      ],
       { encoding: 'utf8', env },
     )
     if (format.status !== 0) {

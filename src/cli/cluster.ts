@@ -42,9 +42,13 @@ export async function resolveCluster(config: Config, options: { startLocal: bool
   }
   const status = await brokerStatus(local)
   if (!status.running) {
-    throw new LookoutError(ErrorCodes.BROKER_NOT_RUNNING, `no brokers are configured and no local broker runs on port ${local.port}`, {
-      hint: 'start one with `lookout broker start` (or `lookout up`), or point at a cluster with --brokers / LOOKOUT_BROKERS',
-    })
+    throw new LookoutError(
+      ErrorCodes.BROKER_NOT_RUNNING,
+      `no brokers are configured and no local broker runs on port ${local.port}`,
+      {
+        hint: 'start one with `lookout broker start` (or `lookout up`), or point at a cluster with --brokers / LOOKOUT_BROKERS',
+      },
+    )
   }
   return { brokers: [status.bootstrap], startedLocal: false, stop: async () => {} }
 }

@@ -20,7 +20,9 @@ function buildProgram(): Command {
 
   program
     .command('up')
-    .description('start the local broker (unless brokers are configured), ensure topics, run every service; Ctrl-C stops all')
+    .description(
+      'start the local broker (unless brokers are configured), ensure topics, run every service; Ctrl-C stops all',
+    )
     .action(async (_options, command: Command) => {
       await runUp(configFrom(command))
     })

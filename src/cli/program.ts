@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander'
+import { type Command, Option } from 'commander'
 import { environmentName, flagName, loadConfig, settingKeys } from '../config/load.ts'
 import type { Config, SettingKey } from '../config/settings.ts'
 import { settings } from '../config/settings.ts'

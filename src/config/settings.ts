@@ -1,9 +1,11 @@
+import { serviceSettings } from './services.ts'
 import { kinds, setting } from './setting.ts'
+import { sourceSettings } from './sources.ts'
 
 // Every setting of Lookout, in one place. Keys are dotted; the environment variable is
 // LOOKOUT_ + the key in upper snake case, the flag is the key in kebab case unless named.
 
-export const settings = {
+const coreSettings = {
   dataDir: setting({
     description: 'directory for the broker, its logs, models and alert store',
     schema: kinds.text(),
@@ -131,6 +133,10 @@ export const settings = {
     default: 'none' as 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd',
   }),
 } as const
+
+// Sections of other components live beside their code's concern and are merged here, so
+// there is still one schema, validated once.
+export const settings = { ...coreSettings, ...sourceSettings, ...serviceSettings } as const
 
 export type Settings = typeof settings
 export type SettingKey = keyof Settings
