@@ -45,7 +45,9 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
       }
       return
     }
-    response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found', paths: ['/health', '/metrics'] }))
+    response
+      .writeHead(404, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ error: 'not found', paths: ['/health', '/metrics'] }))
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
