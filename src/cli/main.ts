@@ -7,6 +7,7 @@ import { kafkaContext } from '../kafka/context.ts'
 import { logger } from '../log.ts'
 import { localBrokerOptions, resolveCluster } from './cluster.ts'
 import { addSettingFlags, configFrom } from './program.ts'
+import { registerRunCommand } from './run.ts'
 import { runUp } from './up.ts'
 
 const log = logger('lookout')
@@ -93,6 +94,7 @@ function buildProgram(): Command {
       }
     })
 
+  registerRunCommand(program)
   return program
 }
 

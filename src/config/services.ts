@@ -1,11 +1,101 @@
 import { kinds, setting } from './setting.ts'
 
 // Settings of the pipeline services (enrich, score, alert, ...).
+const port = (service: string, value: number) =>
+  setting({
+    description: `HTTP port of the ${service} service (/health, /metrics)`,
+    schema: kinds.integer(0, 65_535),
+    allowed: 'an integer from 0 to 65535 (0 = any free port)',
+    default: value,
+  })
+
 export const serviceSettings = {
+  'enrich.port': port('enrich', 8002),
+  'score.port': port('score', 8003),
+  'drift.port': port('drift', 8004),
+  'train.port': port('train', 8005),
+  'alert.port': port('alert', 8006),
   'score.threshold': setting({
-    description: 'combined score at or above which an event goes to the anomalies topic',
+    description:
+      'combined score at or above which an event goes to the anomalies topic (0.99 ≈ the top 1% of recent traffic, plus every rule hit)',
     schema: kinds.number(0, 1),
     allowed: 'a number from 0 to 1',
     default: 0.99,
+  }),
+  'score.checkpointEvents': setting({
+    description: "events between checkpoints of a partition's detector state to its changelog",
+    schema: kinds.integer(100, 10_000_000),
+    allowed: 'an integer from 100 to 10000000',
+    default: 20_000,
+  }),
+  'processor.maxBatch': setting({
+    description: 'most records a processor handles in one transaction',
+    schema: kinds.integer(1, 100_000),
+    allowed: 'an integer from 1 to 100000',
+    default: 2_000,
+  }),
+  'processor.maxWaitMs': setting({
+    description: 'longest a processor waits to fill a batch (ms)',
+    schema: kinds.integer(0, 10_000),
+    allowed: 'an integer from 0 to 10000',
+    default: 10,
+  }),
+  'alert.dedupWindowSeconds': setting({
+    description: 'an entity with an open alert gets no new one within this many seconds of event time',
+    schema: kinds.integer(0, 86_400 * 7),
+    allowed: 'an integer from 0 to 604800',
+    default: 300,
+  }),
+  'alert.maxPerEntityPerHour': setting({
+    description: 'most alerts per entity per hour of event time; the rest are counted as suppressed',
+    schema: kinds.integer(1, 100_000),
+    allowed: 'an integer from 1 to 100000',
+    default: 3,
+  }),
+  'alert.console': setting({
+    description: 'print alerts on the console',
+    schema: kinds.boolean(),
+    allowed: 'true or false',
+    default: true,
+  }),
+  'alert.webhookUrl': setting({
+    description: 'generic webhook: each alert is POSTed as JSON (empty = off)',
+    schema: kinds
+      .optionalText()
+      .refine((v) => v === '' || /^https?:\/\//.test(v), 'must start with http:// or https://'),
+    allowed: 'an http(s) URL, or empty',
+    default: '',
+  }),
+  'alert.slackWebhookUrl': setting({
+    description: 'Slack incoming-webhook URL (empty = off)',
+    schema: kinds
+      .optionalText()
+      .refine((v) => v === '' || /^https?:\/\//.test(v), 'must start with http:// or https://'),
+    allowed: 'an http(s) URL, or empty',
+    default: '',
+  }),
+  'alert.slackToken': setting({
+    description: 'Slack bot token for chat.postMessage (with alert.slackChannel; empty = off)',
+    schema: kinds.optionalText(),
+    allowed: 'a Slack bot token (xoxb-…), or empty',
+    default: '',
+  }),
+  'alert.slackChannel': setting({
+    description: 'Slack channel for the bot token',
+    schema: kinds.optionalText(),
+    allowed: 'a channel id or name, or empty',
+    default: '',
+  }),
+  'alert.slackApiUrl': setting({
+    description: 'Slack Web API base URL',
+    schema: kinds.text().regex(/^https?:\/\//, 'must start with http:// or https://'),
+    allowed: 'an http(s) URL',
+    default: 'https://slack.com/api',
+  }),
+  'alert.retryMaxMs': setting({
+    description: 'longest wait between delivery attempts to a failing sink (ms); attempts never stop',
+    schema: kinds.integer(100, 3_600_000),
+    allowed: 'an integer from 100 to 3600000',
+    default: 60_000,
   }),
 } as const

@@ -77,78 +77,65 @@ function headerMap(headers: Map<Buffer, Buffer> | undefined): Map<string, string
   return map
 }
 
-function metrics(registry: Registry | undefined, name: string) {
-  const labels = { processor: name }
-  const make = <T>(factory: () => T): T => factory()
+type RuntimeMetrics = ReturnType<typeof createMetrics>
+
+function createMetrics(registry: Registry | undefined) {
+  const registers = registry ? [registry] : []
+  const labelNames = ['processor', 'instance']
   return {
-    records: make(
-      () =>
-        new Counter({
-          name: 'processor_records_total',
-          help: 'input records processed',
-          labelNames: ['processor'],
-          registers: registry ? [registry] : [],
-        }),
-    ).labels(labels),
-    outputs: make(
-      () =>
-        new Counter({
-          name: 'processor_outputs_total',
-          help: 'output records written',
-          labelNames: ['processor'],
-          registers: registry ? [registry] : [],
-        }),
-    ).labels(labels),
-    deadLetters: make(
-      () =>
-        new Counter({
-          name: 'processor_dead_letters_total',
-          help: 'records sent to the dead-letter topic',
-          labelNames: ['processor'],
-          registers: registry ? [registry] : [],
-        }),
-    ).labels(labels),
-    commits: make(
-      () =>
-        new Counter({
-          name: 'processor_transactions_committed_total',
-          help: 'batches committed',
-          labelNames: ['processor'],
-          registers: registry ? [registry] : [],
-        }),
-    ).labels(labels),
-    aborts: make(
-      () =>
-        new Counter({
-          name: 'processor_transactions_aborted_total',
-          help: 'batches aborted (reprocessed)',
-          labelNames: ['processor'],
-          registers: registry ? [registry] : [],
-        }),
-    ).labels(labels),
-    batchSeconds: make(
-      () =>
-        new Histogram({
-          name: 'processor_batch_seconds',
-          help: 'time to process and commit one batch',
-          labelNames: ['processor'],
-          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-          registers: registry ? [registry] : [],
-        }),
-    ).labels(labels),
+    records: new Counter({ name: 'processor_records_total', help: 'input records processed', labelNames, registers }),
+    outputs: new Counter({ name: 'processor_outputs_total', help: 'output records written', labelNames, registers }),
+    deadLetters: new Counter({
+      name: 'processor_dead_letters_total',
+      help: 'records sent to the dead-letter topic',
+      labelNames,
+      registers,
+    }),
+    commits: new Counter({
+      name: 'processor_transactions_committed_total',
+      help: 'batches committed',
+      labelNames,
+      registers,
+    }),
+    aborts: new Counter({
+      name: 'processor_transactions_aborted_total',
+      help: 'batches aborted (and reprocessed)',
+      labelNames,
+      registers,
+    }),
+    batchSeconds: new Histogram({
+      name: 'processor_batch_seconds',
+      help: 'time to process and commit one batch',
+      labelNames,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
     lag: new Gauge({
       name: 'processor_consumer_lag',
       help: 'records behind the end of the input partitions owned by this instance',
-      labelNames: ['processor'],
-      registers: registry ? [registry] : [],
+      labelNames,
+      registers,
     }),
     partitions: new Gauge({
       name: 'processor_assigned_partitions',
       help: 'input partitions owned by this instance',
-      labelNames: ['processor'],
-      registers: registry ? [registry] : [],
+      labelNames,
+      registers,
     }),
   }
+}
+
+const metricsByRegistry = new WeakMap<Registry, RuntimeMetrics>()
+
+/** One set of metric families per registry; instances are told apart by labels. */
+function metrics(registry: Registry | undefined): RuntimeMetrics {
+  if (!registry) return createMetrics(undefined)
+  let existing = metricsByRegistry.get(registry)
+  if (!existing) {
+    existing = createMetrics(registry)
+    metricsByRegistry.set(registry, existing)
+  }
+  return existing
 }
 
 /**
@@ -164,7 +151,8 @@ export class ProcessorRuntime<T> {
   readonly #groupId: string
   readonly #changelog: string
   readonly #deadLetters: string
-  readonly #metrics: ReturnType<typeof metrics>
+  readonly #metrics: RuntimeMetrics
+  readonly #labels: { processor: string; instance: string }
   readonly #stores = new Map<number, StateStore>()
   #consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined
   #producer: Producer<Buffer, Buffer, string, string> | undefined
@@ -191,7 +179,8 @@ export class ProcessorRuntime<T> {
     this.#groupId = `${context.topicPrefix}lookout-${processor.name}`
     this.#changelog = changelogTopic(context.topicPrefix, `lookout-${processor.name}`, 'state')
     this.#deadLetters = topicName(context.topicPrefix, 'deadLetters')
-    this.#metrics = metrics(options.registry, processor.name)
+    this.#metrics = metrics(options.registry)
+    this.#labels = { processor: processor.name, instance: this.#options.instanceId }
   }
 
   get groupId(): string {
@@ -309,7 +298,7 @@ export class ProcessorRuntime<T> {
       try {
         await this.#processBatch(batch)
       } catch (error) {
-        this.#metrics.aborts.inc()
+        this.#metrics.aborts.inc(this.#labels)
         log.warn('batch failed; aborting and resuming from the last committed offsets', {
           processor: this.#processor.name,
           error: error instanceof Error ? error.message : String(error),
@@ -330,7 +319,7 @@ export class ProcessorRuntime<T> {
     for (const assignment of consumer.assignments ?? []) {
       for (const partition of assignment.partitions) owned.add(`${assignment.topic}:${partition}`)
     }
-    this.#metrics.partitions.set({ processor: this.#processor.name }, owned.size)
+    this.#metrics.partitions.set(this.#labels, owned.size)
     if (!this.#options.stateful) return owned
     const ownedPartitions = new Set([...owned].map((key) => Number(key.slice(key.lastIndexOf(':') + 1))))
     if (consumer.generationId !== this.#generation) {
@@ -423,7 +412,7 @@ export class ProcessorRuntime<T> {
   }
 
   async #processBatch(batch: RawMessage[]): Promise<void> {
-    const stopTimer = this.#metrics.batchSeconds.startTimer()
+    const stopTimer = this.#metrics.batchSeconds.startTimer(this.#labels)
     const owned = await this.#syncAssignment()
     const byPartition = new Map<string, RawMessage[]>()
     for (const message of batch) {
@@ -509,13 +498,13 @@ export class ProcessorRuntime<T> {
     for (const store of this.#stores.values()) store.commitPending()
 
     this.processed += batch.length
-    this.#metrics.records.inc(batch.length)
-    this.#metrics.outputs.inc(outputs.length)
+    this.#metrics.records.inc(this.#labels, batch.length)
+    this.#metrics.outputs.inc(this.#labels, outputs.length)
     if (deadLetters.length) {
-      this.#metrics.deadLetters.inc(deadLetters.length)
+      this.#metrics.deadLetters.inc(this.#labels, deadLetters.length)
       log.warn('records sent to the dead-letter topic', { processor: this.#processor.name, count: deadLetters.length })
     }
-    this.#metrics.commits.inc()
+    this.#metrics.commits.inc(this.#labels)
     stopTimer()
     if (this.#processor.afterCommit) await this.#processor.afterCommit(outputs)
   }
@@ -527,7 +516,7 @@ export class ProcessorRuntime<T> {
       const lag = await consumer.getLag({ topics: this.#options.inputTopics })
       let total = 0n
       for (const perPartition of lag.values()) for (const value of perPartition) if (value > 0n) total += value
-      this.#metrics.lag.set({ processor: this.#processor.name }, Number(total))
+      this.#metrics.lag.set(this.#labels, Number(total))
     } catch {
       // lag is best effort
     }

@@ -96,3 +96,14 @@ export async function readTopic(
   }
   return records
 }
+
+/** Deletes every topic whose name starts with `prefix` (a test's own topics). */
+export async function deleteTopicsWithPrefix(prefix: string): Promise<void> {
+  const admin = new Admin({ clientId: 'lookout-test-admin', bootstrapBrokers: testBrokers() })
+  try {
+    const mine = (await admin.listTopics()).filter((name) => name.startsWith(prefix))
+    if (mine.length) await admin.deleteTopics({ topics: mine })
+  } finally {
+    await admin.close()
+  }
+}

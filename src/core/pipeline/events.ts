@@ -1,0 +1,153 @@
+// Decoding and validation of incoming events, and the shapes of enriched and scored events.
+import type { Contribution } from '../anomaly/detector.ts'
+import type { LookoutEvent } from '../events.ts'
+import { type EventKind, entityKeyOf, extractFeatures, isEventKind } from '../features/index.ts'
+
+/** An event with its entity's features, as written to `enriched-features`. */
+export interface EnrichedEvent {
+  kind: EventKind
+  id: string
+  entity: string
+  /** Event time, ms since epoch. */
+  eventTime: number
+  /** When the source produced it, ms since epoch (for end-to-end latency). */
+  producedAt: number | undefined
+  /** Feature vector in the order of the kind's schema. */
+  features: number[]
+  event: LookoutEvent
+}
+
+/** A scored event, as written to `anomaly-scores` (and `anomalies` when over the threshold). */
+export interface ScoredEvent {
+  kind: EventKind
+  id: string
+  entity: string
+  eventTime: number
+  producedAt: number | undefined
+  /** Combined score in [0, 1]; one threshold means the same across streams. */
+  score: number
+  /** Per-detector calibrated scores (and `rule:<name>` severities). */
+  scores: Record<string, number>
+  /** Rules that fired. */
+  rules: string[]
+  /** Features that contributed most, weights summing to 1. */
+  contributions: Contribution[]
+  /** Version of the offline model used, or null while none is loaded. */
+  modelVersion: string | null
+  /** Ground truth when the source knows it. */
+  label?: 0 | 1
+  phase?: string
+  eventNumber?: number
+  amount?: number
+}
+
+function requireField(event: Record<string, unknown>, field: string, type: 'string' | 'number' | 'boolean'): void {
+  const value = event[field]
+  if (typeof value !== type || (type === 'number' && !Number.isFinite(value as number))) {
+    throw new Error(
+      `field ${field} must be a ${type === 'number' ? 'finite number' : type}, got ${JSON.stringify(value)}`,
+    )
+  }
+}
+
+const requiredFields: Record<EventKind, [string, 'string' | 'number' | 'boolean'][]> = {
+  transaction: [
+    ['transaction_id', 'string'],
+    ['user_id', 'string'],
+    ['timestamp', 'string'],
+    ['amount', 'number'],
+    ['merchant_category', 'string'],
+    ['hour_of_day', 'number'],
+    ['location_match', 'boolean'],
+    ['device_known', 'boolean'],
+    ['transactions_last_hour', 'number'],
+    ['user_avg_amount', 'number'],
+  ],
+  payment: [
+    ['transaction_id', 'string'],
+    ['customer_id', 'string'],
+    ['timestamp', 'string'],
+    ['amount', 'number'],
+    ['merchant_category', 'string'],
+    ['payment_method', 'string'],
+    ['status', 'string'],
+  ],
+  point: [
+    ['id', 'number'],
+    ['current_time', 'string'],
+  ],
+  metric: [
+    ['host', 'string'],
+    ['metric', 'string'],
+    ['timestamp', 'string'],
+    ['value', 'number'],
+  ],
+  record: [
+    ['id', 'string'],
+    ['timestamp', 'string'],
+    ['amount', 'number'],
+    ['merchant', 'string'],
+  ],
+}
+
+/** Parses and validates one event; throws an Error whose message is the dead-letter reason. */
+export function decodeEvent(text: string): LookoutEvent {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    throw new Error(`not JSON: ${(error as Error).message}`)
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object')
+  const event = parsed as Record<string, unknown>
+  if (!isEventKind(event.kind)) {
+    throw new Error(
+      `unknown kind ${JSON.stringify(event.kind)}; expected transaction, payment, point, metric or record`,
+    )
+  }
+  for (const [field, type] of requiredFields[event.kind]) requireField(event, field, type)
+  if (event.kind === 'point') {
+    const data = event.data
+    if (!Array.isArray(data) || data.length !== 2 || !data.every((v) => typeof v === 'number' && Number.isFinite(v)))
+      throw new Error('field data must be an array of two finite numbers')
+  }
+  return parsed as LookoutEvent
+}
+
+export function eventId(event: LookoutEvent): string {
+  switch (event.kind) {
+    case 'transaction':
+    case 'payment':
+      return event.transaction_id
+    case 'point':
+      return String(event.id)
+    case 'record':
+      return event.id
+    case 'metric':
+      return `${event.host}/${event.metric}@${event.timestamp}`
+  }
+}
+
+function producedAt(event: LookoutEvent): number | undefined {
+  const seconds = (event as { ingestion_timestamp?: unknown }).ingestion_timestamp
+  return typeof seconds === 'number' && Number.isFinite(seconds) ? Math.round(seconds * 1000) : undefined
+}
+
+/** The enrichment step: features from the entity's state before the event, and the next state. */
+export function enrich(event: LookoutEvent, state: unknown): { enriched: EnrichedEvent; nextState: unknown } {
+  const extracted = extractFeatures(event, state)
+  return {
+    enriched: {
+      kind: extracted.kind,
+      id: eventId(event),
+      entity: extracted.entityKey,
+      eventTime: extracted.eventTimeMs,
+      producedAt: producedAt(event),
+      features: Array.from(extracted.features),
+      event,
+    },
+    nextState: extracted.nextState,
+  }
+}
+
+export { entityKeyOf }

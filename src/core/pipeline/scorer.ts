@@ -1,0 +1,258 @@
+// Scoring of enriched events: every detector, the calibrated ensemble, rules and explanations.
+// Pure and deterministic: the same events in the same order give the same scores, which is
+// what makes offline scoring of a file equal to the stream.
+import type { Contribution } from '../anomaly/detector.ts'
+import { type EnsembleScore, ScoreEnsemble, type ScoreEnsembleState } from '../anomaly/ensemble.ts'
+import { HalfSpaceTrees, type HalfSpaceTreesState } from '../anomaly/half-space-trees.ts'
+import type { IsolationForest } from '../anomaly/isolation-forest.ts'
+import { EntityZScoreDetector } from '../anomaly/robust-zscore.ts'
+import { evaluateTransactionRules, type RuleHit } from '../anomaly/rules.ts'
+import { SeriesDetector, type SeriesDetectorState } from '../anomaly/series.ts'
+import type { EventKind } from '../features/index.ts'
+import { featureKinds } from '../features/index.ts'
+import type { EnrichedEvent, ScoredEvent } from './events.ts'
+
+/** An offline-trained model for one event kind. */
+export interface LoadedModel {
+  version: string
+  kind: EventKind
+  forest: IsolationForest
+}
+
+export const detectorNames = {
+  isolationForest: 'isolation_forest',
+  halfSpaceTrees: 'half_space_trees',
+  entityZScore: 'entity_zscore',
+  series: 'series',
+} as const
+
+/** Online min–max scaling to [0, 1] for Half-Space Trees (River pairs HST with MinMaxScaler). */
+interface ScalerState {
+  min: number[]
+  max: number[]
+}
+
+function scale(scaler: ScalerState, x: Float64Array, out: Float64Array): void {
+  for (let i = 0; i < x.length; i++) {
+    const low = scaler.min[i]!
+    const high = scaler.max[i]!
+    const value = x[i]!
+    out[i] = high > low ? Math.min(1, Math.max(0, (value - low) / (high - low))) : 0.5
+  }
+}
+
+function learnScale(scaler: ScalerState, x: Float64Array): void {
+  for (let i = 0; i < x.length; i++) {
+    const value = x[i]!
+    if (value < scaler.min[i]!) scaler.min[i] = value
+    if (value > scaler.max[i]!) scaler.max[i] = value
+  }
+}
+
+interface KindScorerState {
+  scaler: ScalerState
+  hst: HalfSpaceTreesState
+  ensemble: ScoreEnsembleState
+  modelVersion: string | null
+  series?: Record<string, SeriesDetectorState>
+}
+
+/** The scoring state of one event kind in one partition. */
+class KindScorer {
+  readonly kind: EventKind
+  readonly names: readonly string[]
+  readonly scaler: ScalerState
+  readonly hst: HalfSpaceTrees
+  readonly zscore: EntityZScoreDetector | undefined
+  ensemble: ScoreEnsemble
+  model: LoadedModel | undefined
+  readonly series = new Map<string, SeriesDetector>()
+  readonly #x: Float64Array
+  readonly #scaled: Float64Array
+
+  constructor(kind: EventKind, model: LoadedModel | undefined, seed: number, state?: KindScorerState) {
+    this.kind = kind
+    this.names = featureKinds[kind].schema.names
+    const dimensions = this.names.length
+    this.#x = new Float64Array(dimensions)
+    this.#scaled = new Float64Array(dimensions)
+    this.model = model
+    const zIndices = this.names.flatMap((name, i) => (/robust_zscore|_zscore$|deviation/.test(name) ? [i] : []))
+    this.zscore =
+      zIndices.length > 0
+        ? new EntityZScoreDetector({ featureIndices: zIndices, featureNames: zIndices.map((i) => this.names[i]!) })
+        : undefined
+    if (state) {
+      this.scaler = { min: [...state.scaler.min], max: [...state.scaler.max] }
+      this.hst = HalfSpaceTrees.fromJSON(state.hst)
+      this.ensemble = ScoreEnsemble.fromJSON(state.ensemble)
+      for (const [entity, saved] of Object.entries(state.series ?? {}))
+        this.series.set(entity, SeriesDetector.fromJSON(saved))
+    } else {
+      this.scaler = { min: new Array(dimensions).fill(Infinity), max: new Array(dimensions).fill(-Infinity) }
+      this.hst = new HalfSpaceTrees({ dimensions, seed, featureNames: this.names })
+      this.ensemble = this.#newEnsemble(seed)
+    }
+  }
+
+  #newEnsemble(seed: number): ScoreEnsemble {
+    const detectors: string[] = [detectorNames.halfSpaceTrees]
+    if (this.zscore) detectors.push(detectorNames.entityZScore)
+    if (this.model) detectors.push(detectorNames.isolationForest)
+    if (this.kind === 'metric') detectors.push(detectorNames.series)
+    return new ScoreEnsemble({ detectors, seed })
+  }
+
+  /** A new model restarts the ensemble's calibration (its detector set changes). */
+  useModel(model: LoadedModel | undefined, seed: number): void {
+    if (model?.version === this.model?.version) return
+    this.model = model
+    this.ensemble = this.#newEnsemble(seed)
+  }
+
+  score(event: EnrichedEvent): ScoredEvent {
+    const x = this.#x
+    for (let i = 0; i < x.length; i++) x[i] = event.features[i] ?? 0
+    scale(this.scaler, x, this.#scaled)
+    const raw: Record<string, number> = { [detectorNames.halfSpaceTrees]: this.hst.score(this.#scaled) }
+    if (this.zscore) raw[detectorNames.entityZScore] = this.zscore.score(x)
+    if (this.model) raw[detectorNames.isolationForest] = this.model.forest.score(x)
+    if (this.kind === 'metric' && event.event.kind === 'metric') {
+      let detector = this.series.get(event.entity)
+      if (!detector) {
+        detector = new SeriesDetector()
+        this.series.set(event.entity, detector)
+      }
+      raw[detectorNames.series] = detector.update(event.eventTime, event.event.value)
+    }
+    const hits = rulesOf(event)
+    const combined: EnsembleScore = this.ensemble.calibrate(
+      raw,
+      hits.map((hit) => hit.rule),
+    )
+    this.ensemble.observe(raw)
+    learnScale(this.scaler, x)
+    this.hst.learn(this.#scaled)
+    const contributions: Contribution[] = (
+      this.model ? this.model.forest.explain(x, 5) : this.hst.explain(this.#scaled)
+    )
+      .slice(0, 5)
+      .map((c) => ({ feature: c.feature, weight: Math.round(c.weight * 1000) / 1000 }))
+    return {
+      kind: event.kind,
+      id: event.id,
+      entity: event.entity,
+      eventTime: event.eventTime,
+      producedAt: event.producedAt,
+      score: combined.score,
+      scores: combined.scores as Record<string, number>,
+      rules: hits.map((hit) => hit.rule),
+      contributions,
+      modelVersion: this.model?.version ?? null,
+      ...groundTruth(event),
+    }
+  }
+
+  toJSON(): KindScorerState {
+    const state: KindScorerState = {
+      scaler: this.scaler,
+      hst: this.hst.toJSON() as HalfSpaceTreesState,
+      ensemble: this.ensemble.toJSON(),
+      modelVersion: this.model?.version ?? null,
+    }
+    if (this.series.size > 0) {
+      state.series = Object.fromEntries([...this.series].map(([entity, detector]) => [entity, detector.toJSON()]))
+    }
+    return state
+  }
+}
+
+function groundTruth(event: EnrichedEvent): Partial<ScoredEvent> {
+  const source = event.event
+  switch (source.kind) {
+    case 'transaction':
+      return {
+        label: source.anomaly_label,
+        phase: source.phase,
+        eventNumber: source.event_number,
+        amount: source.amount,
+      }
+    case 'payment':
+      return { label: source.is_fraud ? 1 : 0, amount: source.amount }
+    case 'point':
+      return { label: source.anomaly_label }
+    case 'metric':
+      return source.anomaly_label === undefined ? {} : { label: source.anomaly_label }
+    case 'record':
+      return { amount: source.amount }
+  }
+}
+
+/** Rule hits: the label rules for transactions, velocity and burst rules for payments. */
+export function rulesOf(event: EnrichedEvent): RuleHit[] {
+  const source = event.event
+  if (source.kind === 'transaction') return evaluateTransactionRules(source)
+  if (source.kind === 'payment') {
+    const names = featureKinds.payment.schema.names
+    const hits: RuleHit[] = []
+    const burst = event.features[names.indexOf('high_value_last_10')] ?? 0
+    const rapid = event.features[names.indexOf('count_last_minute')] ?? 0
+    if (burst >= 3)
+      hits.push({
+        rule: 'high_value_burst',
+        severity: 'high',
+        reason: `${burst} high-value payments among the last 10`,
+      })
+    if (rapid >= 5) hits.push({ rule: 'rapid_fire', severity: 'high', reason: `${rapid} payments within 60 seconds` })
+    return hits
+  }
+  return []
+}
+
+export interface PartitionScorerState {
+  kinds: Partial<Record<EventKind, KindScorerState>>
+}
+
+/** All scoring state of one input partition (one per partition, so instances can share work). */
+export class PartitionScorer {
+  readonly #kinds = new Map<EventKind, KindScorer>()
+  readonly #seed: number
+  #models: (kind: EventKind) => LoadedModel | undefined
+
+  constructor(models: (kind: EventKind) => LoadedModel | undefined, seed = 1, state?: PartitionScorerState) {
+    this.#models = models
+    this.#seed = seed
+    for (const [kind, saved] of Object.entries(state?.kinds ?? {}) as [EventKind, KindScorerState][]) {
+      const model = models(kind)
+      const scorer = new KindScorer(
+        kind,
+        saved.modelVersion === (model?.version ?? null) ? model : undefined,
+        seed,
+        saved,
+      )
+      scorer.useModel(model, seed)
+      this.#kinds.set(kind, scorer)
+    }
+  }
+
+  /** Switches every kind to the models now returned by `models` (at a batch boundary). */
+  refreshModels(models?: (kind: EventKind) => LoadedModel | undefined): void {
+    if (models) this.#models = models
+    for (const [kind, scorer] of this.#kinds) scorer.useModel(this.#models(kind), this.#seed)
+  }
+
+  score(event: EnrichedEvent): ScoredEvent {
+    let scorer = this.#kinds.get(event.kind)
+    if (!scorer) {
+      scorer = new KindScorer(event.kind, this.#models(event.kind), this.#seed)
+      this.#kinds.set(event.kind, scorer)
+    }
+    return scorer.score(event)
+  }
+
+  toJSON(): PartitionScorerState {
+    const kinds: Partial<Record<EventKind, KindScorerState>> = {}
+    for (const [kind, scorer] of this.#kinds) kinds[kind] = scorer.toJSON()
+    return { kinds }
+  }
+}

@@ -1,0 +1,69 @@
+import type { EventKind } from '../core/features/index.ts'
+import { featureKinds, isEventKind } from '../core/features/index.ts'
+import type { EnrichedEvent } from '../core/pipeline/events.ts'
+import { type LoadedModel, PartitionScorer, type PartitionScorerState } from '../core/pipeline/scorer.ts'
+import type { OutputRecord, Processor } from '../kafka/processor.ts'
+import type { StateStore } from '../kafka/state-store.ts'
+import { topicName } from '../kafka/topics.ts'
+
+const scorerKey = '__scorer__'
+
+export interface ScoreOptions {
+  topicPrefix: string
+  threshold: number
+  checkpointEvents: number
+  /** The model in use for each kind (changes when a new version is promoted). */
+  models: (kind: EventKind) => LoadedModel | undefined
+  seed?: number
+}
+
+export function decodeEnriched(text: string): EnrichedEvent {
+  const event = JSON.parse(text) as EnrichedEvent
+  if (!isEventKind(event?.kind)) throw new Error(`unknown kind ${JSON.stringify(event?.kind)}`)
+  const expected = featureKinds[event.kind].schema.names.length
+  if (!Array.isArray(event.features) || event.features.length !== expected)
+    throw new Error(`features must be an array of ${expected} numbers for kind ${event.kind}`)
+  if (typeof event.id !== 'string' || typeof event.entity !== 'string') throw new Error('id and entity must be strings')
+  return event
+}
+
+/**
+ * score: enriched events → every detector, the calibrated ensemble, rules and explanations.
+ * Each input partition has its own scorer, checkpointed to the changelog every
+ * `checkpointEvents` events; the model in use is re-read at every batch boundary (hot swap).
+ */
+export function scoreProcessor(
+  options: ScoreOptions,
+): Processor<EnrichedEvent> & { scorers: WeakMap<StateStore, PartitionScorer> } {
+  const scores = topicName(options.topicPrefix, 'anomalyScores')
+  const anomalies = topicName(options.topicPrefix, 'anomalies')
+  const scorers = new WeakMap<StateStore, PartitionScorer>()
+  const sinceCheckpoint = new WeakMap<StateStore, number>()
+  return {
+    name: 'score',
+    scorers,
+    decode: (value) => decodeEnriched(value.toString()),
+    process(records, { store }) {
+      let scorer = scorers.get(store)
+      if (!scorer) {
+        scorer = new PartitionScorer(options.models, options.seed ?? 1, store.get<PartitionScorerState>(scorerKey))
+        scorers.set(store, scorer)
+      } else {
+        scorer.refreshModels(options.models)
+      }
+      const outputs: OutputRecord[] = []
+      for (const record of records) {
+        const scored = scorer.score(record.value)
+        const value = JSON.stringify(scored)
+        outputs.push({ topic: scores, key: scored.entity, value })
+        if (scored.score >= options.threshold) outputs.push({ topic: anomalies, key: scored.entity, value })
+      }
+      const count = (sinceCheckpoint.get(store) ?? 0) + records.length
+      if (count >= options.checkpointEvents) {
+        store.put(scorerKey, scorer.toJSON())
+        sinceCheckpoint.set(store, 0)
+      } else sinceCheckpoint.set(store, count)
+      return outputs
+    },
+  }
+}

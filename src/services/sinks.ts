@@ -1,0 +1,274 @@
+// Alert sinks. Every sink follows the `alerts` topic in its own consumer group and commits an
+// alert's offset only after the sink accepted it, so an alert that cannot be delivered stays
+// in Kafka and is retried (with backoff, honouring Retry-After) until it is: never dropped.
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Consumer, FetchIsolationLevels, type Message, type MessagesStream } from '@platformatic/kafka'
+import { Counter, Gauge, type Registry } from 'prom-client'
+import type { Alert } from '../core/alerts.ts'
+import type { KafkaContext } from '../kafka/context.ts'
+import { topicName } from '../kafka/topics.ts'
+import { logger } from '../log.ts'
+
+const log = logger('alert')
+
+export class DeliveryError extends Error {
+  readonly retryAfterMs: number | undefined
+  constructor(message: string, retryAfterMs?: number) {
+    super(message)
+    this.retryAfterMs = retryAfterMs
+  }
+}
+
+export interface Sink {
+  readonly name: string
+  deliver(alert: Alert): Promise<void>
+}
+
+function money(amount: number | undefined): string {
+  return amount === undefined ? '–' : amount.toLocaleString('en', { maximumFractionDigits: 2 })
+}
+
+/** One line for a person reading a terminal or a chat. */
+export function alertSummary(alert: Alert): string {
+  const suppressed = alert.suppressedBefore ? ` (+${alert.suppressedBefore} held back)` : ''
+  return `${alert.severity.toUpperCase()} ${alert.kind} anomaly for ${alert.entity}: score ${alert.score.toFixed(3)}, amount ${money(alert.amount)}; ${alert.reasons.join('; ')}${suppressed}`
+}
+
+export function consoleSink(write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Sink {
+  return {
+    name: 'console',
+    async deliver(alert) {
+      write(`[alert] ${new Date(alert.eventTime).toISOString()} ${alertSummary(alert)}`)
+    },
+  }
+}
+
+/** Parses Retry-After (seconds or an HTTP date) into ms. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined
+  const seconds = Number(header)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(header)
+  return Number.isFinite(date) ? Math.max(0, date - now) : undefined
+}
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  let response: Response
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    })
+  } catch (error) {
+    throw new DeliveryError(`POST ${url} failed: ${(error as Error).message}`)
+  }
+  if (response.status === 429) {
+    throw new DeliveryError(
+      `POST ${url} rate-limited (429)`,
+      retryAfterMs(response.headers.get('retry-after')) ?? 1_000,
+    )
+  }
+  if (response.status >= 300) {
+    const text = await response.text().catch(() => '')
+    throw new DeliveryError(`POST ${url} answered ${response.status} ${text.slice(0, 200)}`)
+  }
+  return response
+}
+
+/** Generic webhook: the alert as JSON. */
+export function webhookSink(url: string): Sink {
+  return {
+    name: 'webhook',
+    async deliver(alert) {
+      await post(url, alert)
+    },
+  }
+}
+
+/** Slack message: readable headline plus fields with the score, entity, amount and top reasons. */
+export function slackMessage(alert: Alert): { text: string; blocks: unknown[] } {
+  const icon = alert.severity === 'critical' ? ':rotating_light:' : alert.severity === 'high' ? ':warning:' : ':mag:'
+  const headline = `${icon} *${alert.severity.toUpperCase()}* ${alert.kind} anomaly for \`${alert.entity}\``
+  return {
+    text: alertSummary(alert),
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: headline } },
+      {
+        type: 'section',
+        fields: [
+          { type: 'mrkdwn', text: `*Score*\n${alert.score.toFixed(3)}` },
+          { type: 'mrkdwn', text: `*Amount*\n${money(alert.amount)}` },
+          { type: 'mrkdwn', text: `*Entity*\n${alert.entity}` },
+          { type: 'mrkdwn', text: `*Event time*\n${new Date(alert.eventTime).toISOString()}` },
+        ],
+      },
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: `*Top reasons*\n${alert.reasons.map((r) => `• ${r}`).join('\n')}` },
+      },
+      {
+        type: 'context',
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: `event ${alert.id} · model ${alert.modelVersion ?? 'none'}${alert.suppressedBefore ? ` · ${alert.suppressedBefore} similar held back` : ''}`,
+          },
+        ],
+      },
+    ],
+  }
+}
+
+export function slackWebhookSink(url: string): Sink {
+  return {
+    name: 'slack',
+    async deliver(alert) {
+      await post(url, slackMessage(alert))
+    },
+  }
+}
+
+/** Slack Web API chat.postMessage with a bot token. */
+export function slackBotSink(apiUrl: string, token: string, channel: string): Sink {
+  return {
+    name: 'slack-bot',
+    async deliver(alert) {
+      const response = await post(
+        `${apiUrl.replace(/\/$/, '')}/chat.postMessage`,
+        { channel, ...slackMessage(alert) },
+        { authorization: `Bearer ${token}` },
+      )
+      const body = (await response.json().catch(() => ({}))) as { ok?: boolean; error?: string }
+      if (body.ok !== true) throw new DeliveryError(`Slack chat.postMessage failed: ${body.error ?? 'no ok in answer'}`)
+    },
+  }
+}
+
+export interface DispatcherOptions {
+  retryBaseMs?: number
+  retryMaxMs: number
+  registry?: Registry
+}
+
+const metricCache = new WeakMap<Registry, { delivered: Counter; failures: Counter; pending: Gauge }>()
+function sinkMetrics(registry: Registry | undefined) {
+  const existing = registry && metricCache.get(registry)
+  if (existing) return existing
+  const registers = registry ? [registry] : []
+  const made = {
+    delivered: new Counter({
+      name: 'alerts_delivered_total',
+      help: 'alerts delivered',
+      labelNames: ['sink'],
+      registers,
+    }),
+    failures: new Counter({
+      name: 'alert_delivery_failures_total',
+      help: 'failed delivery attempts (each is retried)',
+      labelNames: ['sink'],
+      registers,
+    }),
+    pending: new Gauge({
+      name: 'alert_delivery_retrying',
+      help: '1 while a sink is retrying an alert',
+      labelNames: ['sink'],
+      registers,
+    }),
+  }
+  if (registry) metricCache.set(registry, made)
+  return made
+}
+
+/** Follows `alerts` for one sink and delivers each alert, in order, until it is accepted. */
+export class SinkDispatcher {
+  readonly sink: Sink
+  readonly #context: KafkaContext
+  readonly #options: DispatcherOptions
+  readonly #metrics: ReturnType<typeof sinkMetrics>
+  #consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined
+  #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined
+  #running = false
+  #loop: Promise<void> | undefined
+  #abort = new AbortController()
+  delivered = 0
+
+  constructor(context: KafkaContext, sink: Sink, options: DispatcherOptions) {
+    this.#context = context
+    this.sink = sink
+    this.#options = options
+    this.#metrics = sinkMetrics(options.registry)
+  }
+
+  async start(): Promise<void> {
+    this.#consumer = new Consumer({
+      clientId: `${this.#context.clientId}-sink-${this.sink.name}`,
+      groupId: `${this.#context.topicPrefix}lookout-sink-${this.sink.name}`,
+      bootstrapBrokers: [...this.#context.brokers],
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      autocommit: false,
+      maxWaitTime: 100,
+      highWaterMark: 64,
+    })
+    this.#stream = await this.#consumer.consume({
+      topics: [topicName(this.#context.topicPrefix, 'alerts')],
+      mode: 'committed',
+      fallbackMode: 'earliest',
+      autocommit: false,
+    })
+    this.#running = true
+    this.#loop = this.#run(this.#stream)
+  }
+
+  async #run(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>): Promise<void> {
+    try {
+      for await (const message of stream as AsyncIterable<Message<Buffer, Buffer, Buffer, Buffer>>) {
+        if (!this.#running) break
+        const alert = JSON.parse(message.value.toString()) as Alert
+        if (!(await this.#deliverUntilAccepted(alert))) break
+        await message.commit()
+        this.delivered++
+        this.#metrics.delivered.inc({ sink: this.sink.name })
+      }
+    } catch (error) {
+      if (this.#running)
+        log.error('sink stopped on an error', { sink: this.sink.name, error: (error as Error).message })
+    }
+  }
+
+  async #deliverUntilAccepted(alert: Alert): Promise<boolean> {
+    const base = this.#options.retryBaseMs ?? 500
+    for (let attempt = 1; this.#running; attempt++) {
+      try {
+        await this.sink.deliver(alert)
+        this.#metrics.pending.set({ sink: this.sink.name }, 0)
+        return true
+      } catch (error) {
+        const retryAfter = error instanceof DeliveryError ? error.retryAfterMs : undefined
+        const backoff = Math.min(this.#options.retryMaxMs, base * 2 ** Math.min(attempt - 1, 20))
+        const delay = retryAfter ?? Math.round(backoff / 2 + (Math.random() * backoff) / 2)
+        this.#metrics.failures.inc({ sink: this.sink.name })
+        this.#metrics.pending.set({ sink: this.sink.name }, 1)
+        log.warn(`delivery to ${this.sink.name} failed (attempt ${attempt}); kept and retried in ${delay} ms`, {
+          alert: alert.id,
+          error: (error as Error).message,
+        })
+        try {
+          await sleep(delay, undefined, { signal: this.#abort.signal })
+        } catch {
+          return false
+        }
+      }
+    }
+    return false
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false
+    this.#abort.abort()
+    await this.#stream?.close().catch(() => {})
+    await this.#loop
+    await this.#consumer?.close().catch(() => {})
+  }
+}
