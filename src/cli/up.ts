@@ -2,6 +2,7 @@ import type { Config } from '../config/settings.ts'
 import { catalogueTopics, connectAdmin, ensureTopics } from '../kafka/admin.ts'
 import { kafkaContext } from '../kafka/context.ts'
 import { logger } from '../log.ts'
+import { pipelineServices, type RunningService, startService } from '../services/run.ts'
 import { resolveCluster } from './cluster.ts'
 
 const log = logger('up')
@@ -23,9 +24,19 @@ export function untilSignal(): Promise<NodeJS.Signals> {
   })
 }
 
+/** Something `up` started and stops on the way out, in reverse order. */
+export interface Stoppable {
+  name: string
+  stop(): Promise<void>
+}
+
 /** `lookout up`: broker (when none configured), topics, every service; all stopped on Ctrl-C. */
-export async function runUp(config: Config): Promise<void> {
+export async function runUp(
+  config: Config,
+  extras: ((context: ReturnType<typeof kafkaContext>) => Promise<Stoppable>)[] = [],
+): Promise<void> {
   const cluster = await resolveCluster(config, { startLocal: true })
+  const started: Stoppable[] = []
   try {
     const context = kafkaContext(config, cluster.brokers)
     const admin = await connectAdmin(context)
@@ -34,10 +45,21 @@ export async function runUp(config: Config): Promise<void> {
     } finally {
       await admin.close()
     }
-    log.info('Lookout is up; press Ctrl-C to stop', { brokers: cluster.brokers.join(',') })
+    for (const name of pipelineServices) {
+      const service: RunningService = await startService(name, config, context)
+      started.push(service)
+    }
+    for (const start of extras) started.push(await start(context))
+    log.info('Lookout is up; press Ctrl-C to stop', {
+      brokers: cluster.brokers.join(','),
+      running: started.map((s) => s.name).join(','),
+    })
     const signal = await untilSignal()
     log.info(`received ${signal}, stopping`)
   } finally {
+    for (const service of started.reverse()) {
+      await service.stop().catch((error) => log.error(`stopping ${service.name} failed`, { error: String(error) }))
+    }
     await cluster.stop()
   }
   log.info('stopped')
