@@ -5,8 +5,9 @@
 // Generates 10 features × 20,000 training rows and 20,000 test rows (2% labelled outliers
 // of four kinds), writes them to a temporary CSV directory, trains ours and sklearn's
 // IsolationForest (100 trees, max_samples 256), and prints ROC-AUC / average precision of
-// both, and scoring rates: ours one event at a time, sklearn one row at a time and sklearn
-// on the whole test set. Rates are medians of several repeats.
+// both, and scoring rates: ours one event at a time and in one `scoreMany` call, sklearn one
+// row at a time and sklearn on the whole test set. Rates are medians of several repeats.
+// bench/detectors.ts imports `measureIsolationForest` to print these beside the other detectors.
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
@@ -16,13 +17,6 @@ import { IsolationForest } from '../src/core/anomaly/isolation-forest.ts'
 import { averagePrecision, rocAuc } from '../src/core/quality.ts'
 import { Random } from '../src/core/random.ts'
 
-const { values: args } = parseArgs({
-  options: {
-    seed: { type: 'string', default: '42' },
-    python: { type: 'string', default: join(import.meta.dirname, '.venv', 'bin', 'python') },
-  },
-})
-const seed = Number(args.seed)
 const columns = 10
 const featureNames = Array.from({ length: columns }, (_, i) => `feature${i}`)
 const outlierKinds = ['one feature far out', 'scattered', 'correlation broken', 'micro-cluster'] as const
@@ -67,41 +61,25 @@ function generate(rows: number, outlierShare: number, random: Random): { data: F
   return { data, labels }
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
+/** Everything the Isolation Forest bench measured, for printing here or in bench/detectors.ts. */
+export interface IsolationForestReport {
+  seed: number
+  columns: number
+  trainRows: number
+  testRows: number
+  outliers: number
+  sklearnVersion: string
+  rocAuc: { ours: number; sklearn: number }
+  averagePrecision: { ours: number; sklearn: number }
+  /** sklearn.metrics' ROC-AUC / AP of both score sets: a cross-check of our metrics. */
+  crossCheck: { rocAuc: { ours: number; sklearn: number }; averagePrecision: { ours: number; sklearn: number } }
+  trainSeconds: { ours: number; sklearn: number }
+  /** Events/s, medians: ours single-event wall and per CPU-second, ours scoreMany, sklearn. */
+  rates: { oursSingle: number; oursSingleCpu: number; oursBatch: number; sklearnSingle: number; sklearnBatch: number }
+  singleRepeats: number[]
 }
-const csv = (header: string[], rows: string[]) => `${header.join(',')}\n${rows.join('\n')}\n`
 
-const random = new Random(seed)
-const train = generate(20_000, 0.02, random)
-const test = generate(20_000, 0.02, random)
-
-let start = performance.now()
-const forest = IsolationForest.train(train.data, { featureNames, nTrees: 100, sampleSize: 256, seed })
-const trainSeconds = (performance.now() - start) / 1000
-const ours = test.data.map((x) => forest.score(x))
-
-// Single-event scoring: warm up, then time full passes over the test rows.
-let sink = 0
-for (let i = 0; i < 3; i++) for (const x of test.data) sink += forest.score(x)
-// Wall-clock rate, and the rate per second of this thread's CPU time: the machine may be
-// shared, and CPU time is what "one core" buys.
-const rates: number[] = []
-const cpuRates: number[] = []
-for (let repeat = 0; repeat < 7; repeat++) {
-  const cpu = process.threadCpuUsage()
-  start = performance.now()
-  for (const x of test.data) sink += forest.score(x)
-  rates.push(test.data.length / ((performance.now() - start) / 1000))
-  const used = process.threadCpuUsage(cpu)
-  cpuRates.push(test.data.length / ((used.user + used.system) / 1e6))
-}
-const oursRate = median(rates)
-const oursCpuRate = median(cpuRates)
-
-const directory = mkdtempSync(join(tmpdir(), 'lookout-iforest-'))
-let reference: {
+interface SklearnReference {
   scores: number[]
   trainSeconds: number
   batchEventsPerSecond: number
@@ -110,70 +88,161 @@ let reference: {
   sklearnAveragePrecision: { sklearn: number; ours: number }
   version: string
 }
-try {
-  writeFileSync(
-    join(directory, 'train.csv'),
-    csv(
-      featureNames,
-      train.data.map((x) => Array.from(x).join(',')),
-    ),
-  )
-  writeFileSync(
-    join(directory, 'test.csv'),
-    csv(
-      [...featureNames, 'label'],
-      test.data.map((x, i) => `${Array.from(x).join(',')},${test.labels[i]}`),
-    ),
-  )
-  writeFileSync(
-    join(directory, 'ours.csv'),
-    csv(
-      ['score'],
-      ours.map((s) => String(s)),
-    ),
-  )
-  const output = execFileSync(
-    args.python,
-    [join(import.meta.dirname, 'reference', 'isolation_forest.py'), directory, String(seed), '500'],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  )
-  reference = JSON.parse(output)
-} finally {
-  rmSync(directory, { recursive: true, force: true })
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+const csv = (header: string[], rows: string[]) => `${header.join(',')}\n${rows.join('\n')}\n`
+
+/** Trains ours and scikit-learn's forest on the same seeded data and times both. */
+export function measureIsolationForest(
+  seed = 42,
+  python = join(import.meta.dirname, '.venv', 'bin', 'python'),
+): IsolationForestReport {
+  const random = new Random(seed)
+  const train = generate(20_000, 0.02, random)
+  const test = generate(20_000, 0.02, random)
+
+  let start = performance.now()
+  const forest = IsolationForest.train(train.data, { featureNames, nTrees: 100, sampleSize: 256, seed })
+  const trainSeconds = (performance.now() - start) / 1000
+  const ours = test.data.map((x) => forest.score(x))
+
+  // Single-event scoring: warm up, then time full passes over the test rows.
+  let sink = 0
+  for (let i = 0; i < 3; i++) for (const x of test.data) sink += forest.score(x)
+  // Wall-clock rate, and the rate per second of this thread's CPU time: the machine may be
+  // shared, and CPU time is what "one core" buys.
+  const rates: number[] = []
+  const cpuRates: number[] = []
+  for (let repeat = 0; repeat < 7; repeat++) {
+    const cpu = process.threadCpuUsage()
+    start = performance.now()
+    for (const x of test.data) sink += forest.score(x)
+    rates.push(test.data.length / ((performance.now() - start) / 1000))
+    const used = process.threadCpuUsage(cpu)
+    cpuRates.push(test.data.length / ((used.user + used.system) / 1e6))
+  }
+  const oursRate = median(rates)
+  const oursCpuRate = median(cpuRates)
+
+  // Batch: the whole test set through one scoreMany call (same scores, no per-call checks).
+  const matrix = { data: new Float64Array(test.data.length * columns), rows: test.data.length, columns }
+  for (const [i, x] of test.data.entries()) matrix.data.set(x, i * columns)
+  const out = new Float64Array(matrix.rows)
+  for (let i = 0; i < 3; i++) forest.scoreMany(matrix, out)
+  const batchRates: number[] = []
+  for (let repeat = 0; repeat < 7; repeat++) {
+    start = performance.now()
+    forest.scoreMany(matrix, out)
+    batchRates.push(matrix.rows / ((performance.now() - start) / 1000))
+  }
+  const oursBatchRate = median(batchRates)
+
+  const directory = mkdtempSync(join(tmpdir(), 'lookout-iforest-'))
+  let reference: SklearnReference
+  try {
+    writeFileSync(
+      join(directory, 'train.csv'),
+      csv(
+        featureNames,
+        train.data.map((x) => Array.from(x).join(',')),
+      ),
+    )
+    writeFileSync(
+      join(directory, 'test.csv'),
+      csv(
+        [...featureNames, 'label'],
+        test.data.map((x, i) => `${Array.from(x).join(',')},${test.labels[i]}`),
+      ),
+    )
+    writeFileSync(
+      join(directory, 'ours.csv'),
+      csv(
+        ['score'],
+        ours.map((s) => String(s)),
+      ),
+    )
+    const output = execFileSync(
+      python,
+      [join(import.meta.dirname, 'reference', 'isolation_forest.py'), directory, String(seed), '500'],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    )
+    reference = JSON.parse(output)
+  } finally {
+    rmSync(directory, { recursive: true, force: true })
+  }
+  // Keeps the timed loops' results alive so that the compiler cannot drop them.
+  if (sink === 0) console.log('')
+
+  return {
+    seed,
+    columns,
+    trainRows: train.data.length,
+    testRows: test.data.length,
+    outliers: test.labels.reduce((sum, label) => sum + label, 0),
+    sklearnVersion: reference.version,
+    rocAuc: { ours: rocAuc(ours, test.labels), sklearn: rocAuc(reference.scores, test.labels) },
+    averagePrecision: {
+      ours: averagePrecision(ours, test.labels),
+      sklearn: averagePrecision(reference.scores, test.labels),
+    },
+    crossCheck: { rocAuc: reference.sklearnRocAuc, averagePrecision: reference.sklearnAveragePrecision },
+    trainSeconds: { ours: trainSeconds, sklearn: reference.trainSeconds },
+    rates: {
+      oursSingle: oursRate,
+      oursSingleCpu: oursCpuRate,
+      oursBatch: oursBatchRate,
+      sklearnSingle: reference.singleEventsPerSecond,
+      sklearnBatch: reference.batchEventsPerSecond,
+    },
+    singleRepeats: rates,
+  }
 }
 
-const oursAuc = rocAuc(ours, test.labels)
-const sklearnAuc = rocAuc(reference.scores, test.labels)
-const outliers = test.labels.reduce((sum, label) => sum + label, 0)
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
+function print(r: IsolationForestReport): void {
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
+  const { rates } = r
+  console.log(`Isolation Forest — seed ${r.seed}, ${r.columns} features, 20,000 train / 20,000 test rows`)
+  console.log(`  test outliers: ${r.outliers} (${outlierKinds.join(', ')}); scikit-learn ${r.sklearnVersion}`)
+  console.log('')
+  console.log('                          ours          scikit-learn')
+  console.log(
+    `  ROC-AUC                 ${r.rocAuc.ours.toFixed(4)}        ${r.rocAuc.sklearn.toFixed(4)}   (|Δ| = ${Math.abs(r.rocAuc.ours - r.rocAuc.sklearn).toFixed(4)}, target ≤ 0.02)`,
+  )
+  console.log(
+    `  average precision       ${r.averagePrecision.ours.toFixed(4)}        ${r.averagePrecision.sklearn.toFixed(4)}`,
+  )
+  console.log(
+    `  training (s)            ${r.trainSeconds.ours.toFixed(3)}         ${r.trainSeconds.sklearn.toFixed(3)}`,
+  )
+  console.log(`  single-event events/s   ${fmt(rates.oursSingle).padEnd(13)} ${fmt(rates.sklearnSingle)}`)
+  console.log(`  single-event per CPU-s  ${fmt(rates.oursSingleCpu).padEnd(13)} —`)
+  console.log(`  batch events/s          ${fmt(rates.oursBatch).padEnd(13)} ${fmt(rates.sklearnBatch)}`)
+  console.log('')
+  console.log(`  ours single / sklearn single: ${(rates.oursSingle / rates.sklearnSingle).toFixed(0)}×`)
+  console.log(`  ours single / sklearn batch:  ${(rates.oursSingle / rates.sklearnBatch).toFixed(2)}×`)
+  console.log(
+    `  ours single-event target ≥ 1,000,000 events/s: wall ${rates.oursSingle >= 1_000_000 ? 'met' : 'NOT met'}, per CPU-second ${rates.oursSingleCpu >= 1_000_000 ? 'met' : 'NOT met'}`,
+  )
+  console.log(
+    `  cross-check with sklearn.metrics: ROC-AUC ours ${r.crossCheck.rocAuc.ours.toFixed(4)}, sklearn ${r.crossCheck.rocAuc.sklearn.toFixed(4)}; AP ours ${r.crossCheck.averagePrecision.ours.toFixed(4)}, sklearn ${r.crossCheck.averagePrecision.sklearn.toFixed(4)}`,
+  )
+  console.log(`  single-event repeats (events/s wall): ${r.singleRepeats.map(fmt).join(', ')}`)
+  console.log(
+    `  load average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  )
+}
 
-console.log(`Isolation Forest — seed ${seed}, ${columns} features, 20,000 train / 20,000 test rows`)
-console.log(`  test outliers: ${outliers} (${outlierKinds.join(', ')}); scikit-learn ${reference.version}`)
-console.log('')
-console.log('                          ours          scikit-learn')
-console.log(
-  `  ROC-AUC                 ${oursAuc.toFixed(4)}        ${sklearnAuc.toFixed(4)}   (|Δ| = ${Math.abs(oursAuc - sklearnAuc).toFixed(4)}, target ≤ 0.02)`,
-)
-console.log(
-  `  average precision       ${averagePrecision(ours, test.labels).toFixed(4)}        ${averagePrecision(reference.scores, test.labels).toFixed(4)}`,
-)
-console.log(`  training (s)            ${trainSeconds.toFixed(3)}         ${reference.trainSeconds.toFixed(3)}`)
-console.log(`  single-event events/s   ${fmt(oursRate).padEnd(13)} ${fmt(reference.singleEventsPerSecond)}`)
-console.log(`  single-event per CPU-s  ${fmt(oursCpuRate).padEnd(13)} —`)
-console.log(`  batch events/s          —             ${fmt(reference.batchEventsPerSecond)}`)
-console.log('')
-console.log(`  ours single / sklearn single: ${(oursRate / reference.singleEventsPerSecond).toFixed(0)}×`)
-console.log(`  ours single / sklearn batch:  ${(oursRate / reference.batchEventsPerSecond).toFixed(2)}×`)
-console.log(
-  `  ours single-event target ≥ 1,000,000 events/s: wall ${oursRate >= 1_000_000 ? 'met' : 'NOT met'}, per CPU-second ${oursCpuRate >= 1_000_000 ? 'met' : 'NOT met'}`,
-)
-console.log(
-  `  cross-check with sklearn.metrics: ROC-AUC ours ${reference.sklearnRocAuc.ours.toFixed(4)}, sklearn ${reference.sklearnRocAuc.sklearn.toFixed(4)}; AP ours ${reference.sklearnAveragePrecision.ours.toFixed(4)}, sklearn ${reference.sklearnAveragePrecision.sklearn.toFixed(4)}`,
-)
-console.log(`  single-event repeats (events/s wall): ${rates.map(fmt).join(', ')}`)
-console.log(
-  `  load average at the end: ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
-)
-if (sink === 0) console.log('')
+if (import.meta.main) {
+  const { values: args } = parseArgs({
+    options: {
+      seed: { type: 'string', default: '42' },
+      python: { type: 'string', default: join(import.meta.dirname, '.venv', 'bin', 'python') },
+    },
+  })
+  print(measureIsolationForest(Number(args.seed), args.python))
+}

@@ -6,8 +6,13 @@ import { catalogueTopics, connectAdmin, describeTopics, ensureTopics } from '../
 import { kafkaContext } from '../kafka/context.ts'
 import { logger } from '../log.ts'
 import { localBrokerOptions, resolveCluster } from './cluster.ts'
+import { registerEvalCommand } from './eval.ts'
+import { registerModelsCommand } from './models.ts'
+import { registerProduceCommand } from './produce.ts'
 import { addSettingFlags, configFrom } from './program.ts'
 import { registerRunCommand } from './run.ts'
+import { registerScoreCommand } from './score.ts'
+import { registerTrainCommand } from './train.ts'
 import { runUp } from './up.ts'
 
 const log = logger('lookout')
@@ -95,6 +100,12 @@ function buildProgram(): Command {
     })
 
   registerRunCommand(program)
+  registerProduceCommand(program)
+  registerScoreCommand(program)
+  registerEvalCommand(program)
+  registerTrainCommand(program)
+  registerModelsCommand(program)
+
   return program
 }
 

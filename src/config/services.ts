@@ -28,6 +28,40 @@ export const serviceSettings = {
     allowed: 'an integer from 100 to 10000000',
     default: 20_000,
   }),
+  'drift.cooldownEvents': setting({
+    description:
+      'events of a stream (per partition) after a published drift during which further detections publish nothing, so one shift raises one drift and one trigger',
+    schema: kinds.integer(0, 10_000_000),
+    allowed: 'an integer from 0 to 10000000',
+    default: 20_000,
+  }),
+  'drift.trainWindowEvents': setting({
+    description: 'events of a stream (per partition) collected after a drift before the retraining trigger is sent',
+    schema: kinds.integer(1, 10_000_000),
+    allowed: 'an integer from 1 to 10000000',
+    default: 5_000,
+  }),
+  'train.windowEvents': setting({
+    description:
+      "newest enriched events (all partitions) the trainer reads up to a trigger's end; the newest 20% are held out to compare the candidate with the live model",
+    schema: kinds.integer(100, 10_000_000),
+    allowed: 'an integer from 100 to 10000000',
+    default: 20_000,
+  }),
+  'models.shadowMinLabelled': setting({
+    description:
+      'labelled events a shadow model scores beside the live one before it is promoted (ROC-AUC at least the live one) or rejected',
+    schema: kinds.integer(10, 10_000_000),
+    allowed: 'an integer from 10 to 10000000',
+    default: 2_000,
+  }),
+  'models.shadowPromoteAfterEvents': setting({
+    description:
+      'promote a shadow model after this many events when too few labelled events arrive; 0 = never automatically (lookout models promote)',
+    schema: kinds.integer(0, 100_000_000),
+    allowed: 'an integer from 0 to 100000000',
+    default: 0,
+  }),
   'processor.maxBatch': setting({
     description: 'most records a processor handles in one transaction',
     schema: kinds.integer(1, 100_000),

@@ -43,7 +43,8 @@ export const sourceSettings = {
     flag: 'speed',
   }),
   'source.count': setting({
-    description: 'stop after this many events (not counting a backfill), print the summary and exit; 0 = run until stopped',
+    description:
+      'stop after this many events (not counting a backfill), print the summary and exit; 0 = run until stopped',
     schema: kinds.integer(0, Number.MAX_SAFE_INTEGER),
     allowed: 'an integer of 0 or more',
     default: 0,

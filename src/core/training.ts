@@ -1,7 +1,7 @@
 // Offline training of the Isolation Forest on enriched events of one kind, with a held-out
 // evaluation so that a new version can be compared with the one it would replace.
 import { IsolationForest } from './anomaly/isolation-forest.ts'
-import { featureKinds, type EventKind } from './features/index.ts'
+import { type EventKind, featureKinds } from './features/index.ts'
 import type { EnrichedEvent } from './pipeline/events.ts'
 import { averagePrecision, rocAuc } from './quality.ts'
 

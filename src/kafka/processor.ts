@@ -6,6 +6,7 @@ import {
   type GroupPartitionsAssignments,
   type Message,
   type MessagesStream,
+  type MessageToProduce,
   ProduceAcks,
   Producer,
 } from '@platformatic/kafka'
@@ -70,6 +71,21 @@ export interface RuntimeOptions {
 }
 
 const log = logger('processor')
+
+/** Bytes of records per produce request inside a transaction (below the 1 MB broker default). */
+const maxChunkBytes = 512 * 1024
+
+/** The message of an error with its causes and aggregated errors, for one log line. */
+export function describeError(error: unknown, depth = 0): string {
+  if (!(error instanceof Error) || depth > 4) return String(error)
+  const parts = [error.message]
+  const nested = (error as { errors?: unknown[] }).errors
+  if (Array.isArray(nested) && nested.length)
+    parts.push(`[${nested.map((e) => describeError(e, depth + 1)).join('; ')}]`)
+  const cause = (error as { cause?: unknown }).cause
+  if (cause) parts.push(`caused by ${describeError(cause, depth + 1)}`)
+  return parts.join(' ')
+}
 
 function headerMap(headers: Map<Buffer, Buffer> | undefined): Map<string, string> {
   const map = new Map<string, string>()
@@ -301,7 +317,7 @@ export class ProcessorRuntime<T> {
         this.#metrics.aborts.inc(this.#labels)
         log.warn('batch failed; aborting and resuming from the last committed offsets', {
           processor: this.#processor.name,
-          error: error instanceof Error ? error.message : String(error),
+          error: describeError(error),
         })
         for (const store of this.#stores.values()) store.discardPending()
         const transaction = this.#producer?.transaction
@@ -482,17 +498,28 @@ export class ProcessorRuntime<T> {
     const transaction = await producer.beginTransaction()
     await transaction.addConsumer(this.#consumer!)
     const all = deadLetters.length ? outputs.concat(deadLetters) : outputs
-    if (all.length > 0) {
-      await transaction.send({
-        messages: all.map((output) => ({
-          topic: output.topic,
-          key: output.key === undefined ? undefined : Buffer.from(output.key),
-          value: typeof output.value === 'string' ? Buffer.from(output.value) : output.value,
-          ...(output.headers ? { headers: output.headers } : {}),
-          ...(output.partition === undefined ? {} : { partition: output.partition }),
-        })),
+    // Brokers refuse record batches over message.max.bytes (1 MB by default): send in chunks
+    // small enough that no partition's batch can exceed it. All chunks are in the transaction.
+    let chunk: MessageToProduce<Buffer, Buffer, string, string>[] = []
+    let chunkBytes = 0
+    for (const output of all) {
+      const key = output.key === undefined ? undefined : Buffer.from(output.key)
+      const value = typeof output.value === 'string' ? Buffer.from(output.value) : output.value
+      chunk.push({
+        topic: output.topic,
+        key,
+        value,
+        ...(output.headers ? { headers: output.headers } : {}),
+        ...(output.partition === undefined ? {} : { partition: output.partition }),
       })
+      chunkBytes += value.length + (key?.length ?? 0) + 64
+      if (chunkBytes >= maxChunkBytes) {
+        await transaction.send({ messages: chunk })
+        chunk = []
+        chunkBytes = 0
+      }
     }
+    if (chunk.length > 0) await transaction.send({ messages: chunk })
     for (const message of lastMessages) await transaction.addOffset(message)
     await transaction.commit()
     for (const store of this.#stores.values()) store.commitPending()

@@ -1,5 +1,5 @@
-import { Consumer } from '@platformatic/kafka'
 import type { Admin } from '@platformatic/kafka'
+import { Consumer } from '@platformatic/kafka'
 import type { KafkaContext } from './context.ts'
 
 export interface TailRecord {
@@ -19,7 +19,12 @@ export async function partitionOffsets(
   const ask = async (timestamp: bigint) =>
     (
       await admin.listOffsets({
-        topics: [{ name: topic, partitions: Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp })) }],
+        topics: [
+          {
+            name: topic,
+            partitions: Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp })),
+          },
+        ],
       })
     )[0]?.partitions ?? []
   const [earliest, latest] = await Promise.all([ask(-2n), ask(-1n)])

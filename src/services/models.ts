@@ -34,7 +34,10 @@ export interface Pointer {
   kind: EventKind
   version: string
   at: string
+  /** Who set it and why: `train`, `shadow: <verdict>`, `lookout models promote`, … */
   by: string
+  /** Live pointers: the versions live before this one, newest first (for rollback). */
+  history?: string[]
 }
 
 export function modelDirectory(dataDir: string, kind: EventKind): string {
@@ -71,6 +74,7 @@ export function loadArtifact(version: ModelVersion): LoadedModel {
   return { version: version.version, kind: version.kind, forest: IsolationForest.fromJSON(JSON.parse(text)) }
 }
 
+/** Publishes registry records; a `null` value is a tombstone (clears a shadow pointer). */
 export async function publishRegistryRecords(
   context: KafkaContext,
   records: { key: string; value: unknown }[],
@@ -81,7 +85,7 @@ export async function publishRegistryRecords(
       messages: records.map((record) => ({
         topic: topicName(context.topicPrefix, 'modelVersions'),
         key: Buffer.from(record.key),
-        value: Buffer.from(JSON.stringify(record.value)),
+        value: record.value === null ? Buffer.alloc(0) : Buffer.from(JSON.stringify(record.value)),
       })),
     })
   } finally {
@@ -149,7 +153,11 @@ export class ModelRegistry {
   }
 
   #apply(key: string, text: string): void {
-    if (!text) return
+    if (!text) {
+      if (key.startsWith('shadow:')) this.shadow.delete(key.slice('shadow:'.length) as EventKind)
+      for (const listener of this.#listeners) listener()
+      return
+    }
     const value = JSON.parse(text) as ModelVersion | Pointer
     if (key.startsWith('version:')) this.versions.set((value as ModelVersion).version, value as ModelVersion)
     else if (key.startsWith('live:')) {
@@ -203,4 +211,49 @@ export function nextVersion(registry: ModelRegistry, kind: EventKind): string {
     if (number > highest) highest = number
   }
   return `${kind}-v${highest + 1}`
+}
+
+/** Registry records that make `version` live (and clear the shadow pointer when it was the shadow). */
+export function promotionRecords(
+  registry: ModelRegistry,
+  kind: EventKind,
+  version: string,
+  by: string,
+): { key: string; value: unknown }[] {
+  const current = registry.live.get(kind)
+  const history = current ? [current.version, ...(current.history ?? [])].slice(0, 20) : []
+  const records: { key: string; value: unknown }[] = [
+    { key: `live:${kind}`, value: { ...pointer(kind, version, by), history } },
+  ]
+  if (registry.shadow.get(kind)?.version === version) records.push({ key: `shadow:${kind}`, value: null })
+  return records
+}
+
+/** Registry records that put back the version live before the current one (and drop any shadow). */
+export function rollbackRecords(
+  registry: ModelRegistry,
+  kind: EventKind,
+  by: string,
+): { key: string; value: unknown }[] {
+  const current = registry.live.get(kind)
+  const [previous, ...rest] = current?.history ?? []
+  if (!current || !previous) {
+    throw new LookoutError(ErrorCodes.USAGE, `no earlier live ${kind} model to roll back to`, {
+      hint: 'list the versions with `lookout models list` and promote one with `lookout models promote <version>`',
+    })
+  }
+  const records: { key: string; value: unknown }[] = [
+    { key: `live:${kind}`, value: { ...pointer(kind, previous, by), history: rest } },
+  ]
+  // a candidate trained on the same recent data is no more trusted than the version rolled back
+  if (registry.shadow.has(kind)) records.push({ key: `shadow:${kind}`, value: null })
+  return records
+}
+
+/** Waits until the registry shows `version` live for `kind` (after publishing a promotion). */
+export async function waitForLive(registry: ModelRegistry, kind: EventKind, version: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs
+  while (registry.live.get(kind)?.version !== version && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  return registry.live.get(kind)?.version === version
 }

@@ -1,19 +1,23 @@
 import type { Server } from 'node:http'
 import type { Config } from '../config/settings.ts'
+import type { EventKind } from '../core/features/index.ts'
+import { ShadowJudge } from '../core/pipeline/shadow.ts'
 import type { KafkaContext } from '../kafka/context.ts'
 import { ProcessorRuntime } from '../kafka/processor.ts'
 import { topicName } from '../kafka/topics.ts'
 import { logger } from '../log.ts'
 import { alertProcessor } from './alert.ts'
+import { driftProcessor } from './drift.ts'
 import { enrichProcessor } from './enrich.ts'
 import { serviceRegistry, startServiceServer } from './http.ts'
-import { ModelRegistry } from './models.ts'
+import { ModelRegistry, promotionRecords, publishRegistryRecords } from './models.ts'
 import { scoreProcessor } from './score.ts'
 import { consoleSink, type Sink, SinkDispatcher, slackBotSink, slackWebhookSink, webhookSink } from './sinks.ts'
+import { TrainService } from './train.ts'
 
 const log = logger('service')
 
-export const pipelineServices = ['enrich', 'score', 'alert'] as const
+export const pipelineServices = ['enrich', 'score', 'alert', 'drift', 'train'] as const
 export type PipelineService = (typeof pipelineServices)[number]
 
 export interface RunningService {
@@ -69,12 +73,49 @@ export async function startService(
     const models = new ModelRegistry(context)
     await models.start()
     stops.push(() => models.stop())
+    const judges = new Map<EventKind, ShadowJudge>()
+    const deciding = new Set<string>()
+    const onShadowScore = (
+      kind: EventKind,
+      shadowVersion: string,
+      live: number | undefined,
+      shadow: number,
+      label: 0 | 1 | undefined,
+    ) => {
+      let judge = judges.get(kind)
+      if (judge?.shadowVersion !== shadowVersion) {
+        judge = new ShadowJudge(shadowVersion, {
+          minLabelled: config['models.shadowMinLabelled'],
+          promoteAfterEvents: config['models.shadowPromoteAfterEvents'],
+        })
+        judges.set(kind, judge)
+      }
+      if (deciding.has(shadowVersion)) return
+      const verdict = judge.observe(live, shadow, label)
+      if (!verdict) return
+      deciding.add(shadowVersion)
+      log.info(`shadow model ${verdict.decision === 'promote' ? 'promoted' : 'rejected'}`, {
+        version: shadowVersion,
+        reason: verdict.reason,
+      })
+      // another instance may decide too: the records say the same, so the race is harmless
+      const records =
+        verdict.decision === 'promote'
+          ? promotionRecords(models, kind, shadowVersion, `shadow: ${verdict.reason}`)
+          : [{ key: `shadow:${kind}`, value: null }]
+      void publishRegistryRecords(context, records).catch((error: unknown) => {
+        deciding.delete(shadowVersion)
+        log.error('cannot publish the shadow verdict', { version: shadowVersion, error: String(error) })
+      })
+    }
     for (let i = 0; i < instances; i++) {
       const processor = scoreProcessor({
         topicPrefix: prefix,
         threshold: config['score.threshold'],
         checkpointEvents: config['score.checkpointEvents'],
         models: (kind) => models.liveModel(kind),
+        shadow: (kind) => models.shadowModel(kind),
+        onShadowScore,
       })
       runtimes.push(
         new ProcessorRuntime(context, processor, {
@@ -84,6 +125,36 @@ export async function startService(
         }) as ProcessorRuntime<unknown>,
       )
     }
+  } else if (name === 'drift') {
+    for (let i = 0; i < instances; i++) {
+      const processor = driftProcessor({
+        topicPrefix: prefix,
+        monitor: {
+          threshold: config['score.threshold'],
+          cooldownEvents: config['drift.cooldownEvents'],
+          trainWindowEvents: config['drift.trainWindowEvents'],
+        },
+      })
+      runtimes.push(
+        new ProcessorRuntime(context, processor, {
+          ...runtimeOptions,
+          inputTopics: [topicName(prefix, 'anomalyScores')],
+          instanceId: instanceId(i),
+        }) as ProcessorRuntime<unknown>,
+      )
+    }
+  } else if (name === 'train') {
+    const models = new ModelRegistry(context)
+    await models.start()
+    const trainer = new TrainService(context, models, {
+      dataDir: config.dataDir,
+      windowEvents: config['train.windowEvents'],
+    })
+    await trainer.start()
+    stops.push(async () => {
+      await trainer.stop()
+      await models.stop()
+    })
   } else {
     const policy = {
       dedupWindowMs: config['alert.dedupWindowSeconds'] * 1000,

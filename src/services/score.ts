@@ -15,6 +15,16 @@ export interface ScoreOptions {
   /** The model in use for each kind (changes when a new version is promoted). */
   models: (kind: EventKind) => LoadedModel | undefined
   seed?: number
+  /** A candidate scoring in shadow beside the live model, if any. */
+  shadow?: (kind: EventKind) => LoadedModel | undefined
+  /** Told each shadow-scored event: the raw Isolation Forest scores of live and shadow, and the label. */
+  onShadowScore?: (
+    kind: EventKind,
+    shadowVersion: string,
+    live: number | undefined,
+    shadow: number,
+    label: 0 | 1 | undefined,
+  ) => void
 }
 
 export function decodeEnriched(text: string): EnrichedEvent {
@@ -52,8 +62,24 @@ export function scoreProcessor(
         scorer.refreshModels(options.models)
       }
       const outputs: OutputRecord[] = []
+      // the shadow in use is fixed per batch too, like the live model
+      const shadows = new Map<EventKind, LoadedModel | undefined>()
       for (const record of records) {
         const scored = scorer.score(record.value)
+        if (options.shadow) {
+          const kind = record.value.kind
+          if (!shadows.has(kind)) shadows.set(kind, options.shadow(kind))
+          const shadow = shadows.get(kind)
+          if (shadow && shadow.version !== scored.modelVersion) {
+            const x = Float64Array.from(record.value.features)
+            const shadowScore = shadow.forest.score(x)
+            const live = options.models(kind)
+            const liveScore = live && live.version === scored.modelVersion ? live.forest.score(x) : undefined
+            // recorded beside the live score, which it does not change
+            scored.shadow = { modelVersion: shadow.version, isolationForest: shadowScore }
+            options.onShadowScore?.(kind, shadow.version, liveScore, shadowScore, scored.label)
+          }
+        }
         const value = JSON.stringify(scored)
         outputs.push({ topic: scores, key: scored.entity, value })
         if (scored.score >= options.threshold) outputs.push({ topic: anomalies, key: scored.entity, value })

@@ -9,13 +9,14 @@
 // The forest is trained offline (`IsolationForest.train`) and loaded by the scorer from its
 // artifact (`toJSON` / `IsolationForest.fromJSON`); `learn()` does nothing.
 //
-// All trees live in a handful of flat typed arrays. Scoring walks each tree a fixed number of
-// steps with no data-dependent branch: an external node points at itself with threshold
-// +Infinity, so a walk that reaches it early stays there. That keeps the loop free of branch
-// mispredictions, which dominate the cost of a pointer-chasing walk.
+// All trees live in a handful of flat typed arrays. Scoring (isolation-forest-kernel.ts) walks
+// each tree a fixed number of steps with no data-dependent branch: an external node points at
+// itself with threshold +Infinity, so a walk that reaches it early stays there. That keeps the
+// loop free of branch mispredictions, which dominate the cost of a pointer-chasing walk.
 import { ErrorCodes, LookoutError } from '../../errors.ts'
 import { Random } from '../random.ts'
 import type { Contribution, Detector } from './detector.ts'
+import { ForestKernel } from './isolation-forest-kernel.ts'
 
 export interface IsolationForestOptions {
   /** One name per column, in column order. */
@@ -109,14 +110,16 @@ export class IsolationForest implements Detector {
   readonly training: TrainingSummary
 
   readonly #forest: Forest
-  // Scoring layout (derived, not saved): external nodes loop onto themselves.
+  // Walk layout (derived, not saved): external nodes loop onto themselves. `score` runs it in
+  // WebAssembly (#kernel); `explain` walks these arrays.
   readonly #walkFeature: Int32Array
   readonly #walkThreshold: Float64Array
   readonly #walkNext: Int32Array
-  /** depth + c(size) at external nodes. */
-  readonly #pathLength: Float64Array
   /** Steps that reach every external node: the deepest external node's depth. */
   readonly #steps: number
+  readonly #kernel: ForestKernel
+  /** ln(size) per node, built on the first `explain`. */
+  #logSize: Float64Array | undefined
   readonly #normaliser: number
 
   private constructor(
@@ -133,7 +136,8 @@ export class IsolationForest implements Detector {
     this.#walkFeature = new Int32Array(nodes)
     this.#walkThreshold = new Float64Array(nodes)
     this.#walkNext = new Int32Array(nodes)
-    this.#pathLength = new Float64Array(nodes)
+    /** depth + c(size) at external nodes. */
+    const pathLength = new Float64Array(nodes)
     const depth = new Int32Array(nodes)
     let deepest = 0
     // Children always follow their parent, so one forward pass sees every parent first.
@@ -143,7 +147,7 @@ export class IsolationForest implements Detector {
         this.#walkFeature[node] = 0
         this.#walkThreshold[node] = Number.POSITIVE_INFINITY
         this.#walkNext[node] = node
-        this.#pathLength[node] = depth[node]! + averagePathLength(forest.size[node]!)
+        pathLength[node] = depth[node]! + averagePathLength(forest.size[node]!)
         if (depth[node]! > deepest) deepest = depth[node]!
       } else {
         const left = forest.left[node]!
@@ -155,6 +159,7 @@ export class IsolationForest implements Detector {
       }
     }
     this.#steps = deepest
+    this.#kernel = new ForestKernel({ ...forest, columns: featureNames.length, pathLength, steps: deepest })
     this.#normaliser = averagePathLength(params.sampleSize)
   }
 
@@ -235,53 +240,22 @@ export class IsolationForest implements Detector {
   score(x: Float64Array): number {
     if (x.length !== this.featureNames.length)
       throw invalid('x.length', x.length, `${this.featureNames.length} features`)
-    const feature = this.#walkFeature
-    const threshold = this.#walkThreshold
-    const next = this.#walkNext
-    const pathLength = this.#pathLength
-    const roots = this.#forest.roots
-    const steps = this.#steps
-    const trees = roots.length
-    let total = 0
-    let t = 0
-    // Eight walks at once: their loads are independent, so the CPU overlaps their latency.
-    // `+(a > b)` adds the comparison as 0/1 without a branch; `cond ? 1 : 0` compiles to a
-    // mispredicted branch and runs at a third of the speed.
-    for (; t + 8 <= trees; t += 8) {
-      let a = roots[t]!
-      let b = roots[t + 1]!
-      let c = roots[t + 2]!
-      let d = roots[t + 3]!
-      let e = roots[t + 4]!
-      let f = roots[t + 5]!
-      let g = roots[t + 6]!
-      let h = roots[t + 7]!
-      for (let step = 0; step < steps; step++) {
-        a = next[a]! + +(x[feature[a]!]! > threshold[a]!)
-        b = next[b]! + +(x[feature[b]!]! > threshold[b]!)
-        c = next[c]! + +(x[feature[c]!]! > threshold[c]!)
-        d = next[d]! + +(x[feature[d]!]! > threshold[d]!)
-        e = next[e]! + +(x[feature[e]!]! > threshold[e]!)
-        f = next[f]! + +(x[feature[f]!]! > threshold[f]!)
-        g = next[g]! + +(x[feature[g]!]! > threshold[g]!)
-        h = next[h]! + +(x[feature[h]!]! > threshold[h]!)
-      }
-      total +=
-        pathLength[a]! +
-        pathLength[b]! +
-        pathLength[c]! +
-        pathLength[d]! +
-        pathLength[e]! +
-        pathLength[f]! +
-        pathLength[g]! +
-        pathLength[h]!
-    }
-    for (; t < trees; t++) {
-      let a = roots[t]!
-      for (let step = 0; step < steps; step++) a = next[a]! + +(x[feature[a]!]! > threshold[a]!)
-      total += pathLength[a]!
-    }
-    return 2 ** -(total / trees / this.#normaliser)
+    return 2 ** -(this.#kernel.sumPathLengths(x) / this.params.nTrees / this.#normaliser)
+  }
+
+  /** `score` of every row of `matrix` into `out` (length ≥ rows); the same values, one call. */
+  scoreMany(matrix: FeatureMatrix, out: Float64Array): Float64Array {
+    if (matrix.columns !== this.featureNames.length)
+      throw invalid('matrix.columns', matrix.columns, `${this.featureNames.length} features`)
+    if (matrix.data.length !== matrix.rows * matrix.columns)
+      throw invalid('matrix.data.length', matrix.data.length, `rows × columns = ${matrix.rows * matrix.columns}`)
+    if (out.length < matrix.rows) throw invalid('out.length', out.length, `at least ${matrix.rows} (the rows)`)
+    const kernel = this.#kernel
+    const divisor = this.params.nTrees
+    const normaliser = this.#normaliser
+    for (let row = 0; row < matrix.rows; row++)
+      out[row] = 2 ** -(kernel.sumPathLengthsOfRow(matrix.data, row) / divisor / normaliser)
+    return out
   }
 
   /** Mean path length E[h(x)] over the trees (the quantity behind `score`). */
@@ -297,13 +271,21 @@ export class IsolationForest implements Detector {
    * to sum to 1 and sorted, largest first; features never split on are left out.
    */
   explain(x: Float64Array, limit = this.featureNames.length): Contribution[] {
-    const { roots, feature, threshold, left, size } = this.#forest
+    const roots = this.#forest.roots
+    this.#logSize ??= Float64Array.from(this.#forest.size, (rows) => Math.log(rows))
+    const logSize = this.#logSize
+    const feature = this.#walkFeature
+    const threshold = this.#walkThreshold
+    const next = this.#walkNext
+    const steps = this.#steps
     const credit = new Float64Array(this.featureNames.length)
+    // The scoring walk: a leaf loops to itself, and its credit ln(size) − ln(size) is 0.
     for (let t = 0; t < roots.length; t++) {
       let node = roots[t]!
-      for (let f = feature[node]!; f >= 0; f = feature[node]!) {
-        const child = x[f]! > threshold[node]! ? left[node]! + 1 : left[node]!
-        credit[f]! += Math.log(size[node]! / size[child]!)
+      for (let step = 0; step < steps; step++) {
+        const f = feature[node]!
+        const child = next[node]! + +(x[f]! > threshold[node]!)
+        credit[f]! += logSize[node]! - logSize[child]!
         node = child
       }
     }

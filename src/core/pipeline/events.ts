@@ -34,6 +34,8 @@ export interface ScoredEvent {
   contributions: Contribution[]
   /** Version of the offline model used, or null while none is loaded. */
   modelVersion: string | null
+  /** The raw Isolation Forest score of a candidate model scoring in shadow (the live score ignores it). */
+  shadow?: { modelVersion: string; isolationForest: number }
   /** Ground truth when the source knows it. */
   label?: 0 | 1
   phase?: string

@@ -296,7 +296,8 @@ function isNumber(text: string): boolean {
   return text !== '' && Number.isFinite(Number(text))
 }
 
-function parseTimestamp(text: string): number | undefined {
+/** A `timestamp` cell: ISO-8601 (UTC when no zone) or Unix epoch seconds (below 1e11) or milliseconds. */
+export function parseTimestamp(text: string): number | undefined {
   if (epochNumber.test(text)) {
     const epoch = Number(text)
     return Math.abs(epoch) < 1e11 ? Math.round(epoch * 1000) : Math.round(epoch)

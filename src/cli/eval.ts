@@ -1,0 +1,79 @@
+import type { Command } from 'commander'
+import { ErrorCodes, LookoutError } from '../errors.ts'
+import { type EvalSource, evalSources, formatEvalTable, runEval } from '../services/eval.ts'
+import { runDriftEval } from '../services/eval-drift.ts'
+import { configFrom } from './program.ts'
+
+function integer(name: string, text: string, min: number, max: number): number {
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new LookoutError(
+      ErrorCodes.USAGE,
+      `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`,
+      { hint: `see lookout eval --help` },
+    )
+  return value
+}
+
+/** `lookout eval`: the quality report of every detector against a labelled source. */
+export function registerEvalCommand(program: Command): void {
+  program
+    .command('eval')
+    .description(
+      'run a labelled source through enrich and score in process (no Kafka) and print precision, recall, F1 and PR-AUC of every detector and the ensemble, per phase and overall',
+    )
+    .option('--source <name>', `labelled source: ${evalSources.join(', ')}`, 'phased')
+    .option('--events <n>', 'events in all, training window included (250000 = one phased cycle)', '250000')
+    .option('--from <n>', 'event number of the first event', '0')
+    .option('--train-events <n>', 'the first n events train the Isolation Forest (0 = none)', '20000')
+    .option('--seed <n>', 'seed of the source and of the forest', '42')
+    .option('--partitions <n>', 'partitions of enriched-features to reproduce (default: topics.partitions)')
+    .option('--json', 'also print the report as one JSON object on the last line')
+    .option(
+      '--drift',
+      'phased source through enrich → score → drift detectors → retrain → hot swap (default 500000 events): detection delays, false drifts, F1 around retrains',
+    )
+    .action(async (options: Record<string, string | boolean | undefined>, command: Command) => {
+      const config = configFrom(command)
+      if (options.drift) {
+        const events = command.getOptionValueSource('events') === 'default' ? '500000' : String(options.events)
+        await runDriftEval({
+          events: integer('--events', events, 1_000, 100_000_000),
+          seed: integer('--seed', String(options.seed), 0, 2 ** 31 - 1),
+          bootstrapEvents: integer('--train-events', String(options.trainEvents), 0, 100_000_000),
+          threshold: config['score.threshold'],
+          monitor: {
+            cooldownEvents: config['drift.cooldownEvents'],
+            trainWindowEvents: config['drift.trainWindowEvents'],
+          },
+          trainEvents: config['train.windowEvents'],
+          shadow: {
+            minLabelled: config['models.shadowMinLabelled'],
+            promoteAfterEvents: config['models.shadowPromoteAfterEvents'],
+          },
+          json: options.json === true,
+        })
+        return
+      }
+      const source = String(options.source)
+      if (!(evalSources as readonly string[]).includes(source))
+        throw new LookoutError(ErrorCodes.USAGE, `unknown source ${JSON.stringify(source)}`, {
+          hint: `use one of ${evalSources.join(', ')}`,
+        })
+      const events = integer('--events', String(options.events), 2, 100_000_000)
+      const report = runEval({
+        source: source as EvalSource,
+        events,
+        from: integer('--from', String(options.from), 0, Number.MAX_SAFE_INTEGER),
+        trainEvents: integer('--train-events', String(options.trainEvents), 0, events - 1),
+        seed: integer('--seed', String(options.seed), 0, 2 ** 31 - 1),
+        threshold: config['score.threshold'],
+        partitions:
+          typeof options.partitions === 'string'
+            ? integer('--partitions', options.partitions, 1, 10_000)
+            : config['topics.partitions'],
+      })
+      process.stdout.write(formatEvalTable(report))
+      if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`)
+    })
+}

@@ -1,0 +1,81 @@
+// The judge of a shadow model: the candidate scores every event beside the live model, and
+// once enough labelled events were seen the two are compared on them (ROC-AUC of their raw
+// Isolation Forest scores against the labels). The candidate is promoted when it is at least
+// as good, rejected when it is worse. Without labels it is promoted after
+// `promoteAfterEvents` events (0 = never: a person decides with `lookout models promote`).
+import { rocAuc } from '../quality.ts'
+
+export interface ShadowJudgeOptions {
+  /** Labelled events (with both classes) needed before deciding. */
+  readonly minLabelled?: number
+  /** Promote after this many events when no labels arrive; 0 = never automatically. */
+  readonly promoteAfterEvents?: number
+}
+
+export const shadowJudgeDefaults = { minLabelled: 2_000, promoteAfterEvents: 0 } as const
+
+export interface ShadowVerdict {
+  decision: 'promote' | 'reject'
+  reason: string
+  events: number
+  labelled: number
+  liveAuc: number | null
+  shadowAuc: number | null
+}
+
+export class ShadowJudge {
+  readonly shadowVersion: string
+  readonly minLabelled: number
+  readonly promoteAfterEvents: number
+  #events = 0
+  readonly #live: number[] = []
+  readonly #shadow: number[] = []
+  readonly #labels: number[] = []
+  #positives = 0
+
+  constructor(shadowVersion: string, options: ShadowJudgeOptions = {}) {
+    this.shadowVersion = shadowVersion
+    this.minLabelled = options.minLabelled ?? shadowJudgeDefaults.minLabelled
+    this.promoteAfterEvents = options.promoteAfterEvents ?? shadowJudgeDefaults.promoteAfterEvents
+  }
+
+  /**
+   * One event's raw scores (live undefined when there is no live model) and label. Returns a
+   * verdict once there is one.
+   */
+  observe(live: number | undefined, shadow: number, label: 0 | 1 | undefined): ShadowVerdict | undefined {
+    this.#events++
+    if (label !== undefined) {
+      this.#live.push(live ?? 0)
+      this.#shadow.push(shadow)
+      this.#labels.push(label)
+      this.#positives += label
+    }
+    const labelled = this.#labels.length
+    const bothClasses = this.#positives > 0 && this.#positives < labelled
+    if (labelled >= this.minLabelled && bothClasses) {
+      const shadowAuc = rocAuc(this.#shadow, this.#labels)
+      const liveAuc = live === undefined && this.#live.every((v) => v === 0) ? null : rocAuc(this.#live, this.#labels)
+      const better = liveAuc === null || shadowAuc >= liveAuc
+      return {
+        decision: better ? 'promote' : 'reject',
+        reason: `ROC-AUC on ${labelled} labelled events: shadow ${shadowAuc.toFixed(4)} vs live ${liveAuc === null ? '-' : liveAuc.toFixed(4)}`,
+        events: this.#events,
+        labelled,
+        liveAuc,
+        shadowAuc,
+      }
+    }
+    if (this.promoteAfterEvents > 0 && this.#events >= this.promoteAfterEvents && labelled < this.minLabelled) {
+      return {
+        decision: 'promote',
+        reason: `${this.#events} events in shadow without enough labels`,
+        events: this.#events,
+        labelled,
+        liveAuc: null,
+        shadowAuc: null,
+      }
+    }
+    return undefined
+  }
+}

@@ -1,0 +1,104 @@
+// Reading a bounded range of a topic: [from, to) offsets per partition, with a throw-away
+// consumer (no group offsets are committed). Used by the trainer to read enriched-features.
+
+import type { Admin } from '@platformatic/kafka'
+import { Consumer, FetchIsolationLevels } from '@platformatic/kafka'
+import type { KafkaContext } from './context.ts'
+import { partitionOffsets } from './tail.ts'
+
+export interface PartitionRange {
+  partition: number
+  from: bigint
+  /** Exclusive. */
+  to: bigint
+}
+
+export interface RangeRecord {
+  partition: number
+  offset: bigint
+  timestamp: bigint
+  value: Buffer | undefined
+}
+
+/** Offsets of the first records at or after `timestampMs` (record time) in every partition. */
+export async function offsetsForTime(admin: Admin, topic: string, timestampMs: number): Promise<Map<number, bigint>> {
+  const partitions = await partitionOffsets(admin, topic)
+  const answer = await admin.listOffsets({
+    topics: [
+      {
+        name: topic,
+        partitions: partitions.map((p) => ({ partitionIndex: p.partition, timestamp: BigInt(timestampMs) })),
+      },
+    ],
+  })
+  const offsets = new Map<number, bigint>()
+  for (const p of partitions) {
+    const found = answer[0]?.partitions.find((q) => q.partitionIndex === p.partition)?.offset
+    // -1: no record at or after the time, so the range starts at the end
+    offsets.set(p.partition, found === undefined || found < 0n ? p.end : found)
+  }
+  return offsets
+}
+
+/** The ranges holding the newest `perPartition` records of each partition. */
+export async function tailRanges(admin: Admin, topic: string, perPartition: number): Promise<PartitionRange[]> {
+  return (await partitionOffsets(admin, topic)).map((p) => ({
+    partition: p.partition,
+    from: p.end - BigInt(perPartition) > p.earliest ? p.end - BigInt(perPartition) : p.earliest,
+    to: p.end,
+  }))
+}
+
+/** Reads every committed record in `ranges`; gives up after `timeoutMs` with what it has. */
+export async function readRanges(
+  context: KafkaContext,
+  topic: string,
+  ranges: PartitionRange[],
+  timeoutMs = 60_000,
+): Promise<RangeRecord[]> {
+  const wanted = ranges.filter((range) => range.to > range.from)
+  if (wanted.length === 0) return []
+  const remaining = new Map(wanted.map((range) => [range.partition, range.to]))
+  const consumer = new Consumer({
+    clientId: `${context.clientId}-range`,
+    groupId: `${context.clientId}-range-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
+    bootstrapBrokers: [...context.brokers],
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+    maxWaitTime: 200,
+    maxBytes: 32 * 1024 * 1024,
+  })
+  const records: RangeRecord[] = []
+  const stream = await consumer.consume({
+    topics: [topic],
+    mode: 'manual',
+    offsets: wanted.map((range) => ({ topic, partition: range.partition, offset: range.from })),
+    autocommit: false,
+  })
+  const timer = setTimeout(() => void stream.close(), timeoutMs)
+  // transaction markers take offsets too: a partition is done once the stream's next offset reaches `to`
+  const check = setInterval(() => {
+    for (const [partition, to] of remaining)
+      if ((stream.offsetsToFetch.get(`${topic}:${partition}`) ?? 0n) >= to) remaining.delete(partition)
+    if (remaining.size === 0) void stream.close()
+  }, 50)
+  try {
+    for await (const message of stream) {
+      const end = remaining.get(message.partition)
+      if (end === undefined || message.offset >= end) continue
+      records.push({
+        partition: message.partition,
+        offset: message.offset,
+        timestamp: message.timestamp,
+        value: message.value,
+      })
+      if (message.offset >= end - 1n) remaining.delete(message.partition)
+      if (remaining.size === 0) break
+    }
+  } finally {
+    clearTimeout(timer)
+    clearInterval(check)
+    await stream.close().catch(() => {})
+    await consumer.close(true).catch(() => {})
+  }
+  return records
+}
