@@ -8,6 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { resolve } from 'node:path'
 import { Admin, Consumer, FetchIsolationLevels } from '@platformatic/kafka'
+import type { KafkaInstallation } from '../src/broker/install.ts'
 import { loadConfig } from '../src/config/load.ts'
 import { PhasedGenerator } from '../src/core/sources/phased.ts'
 import { catalogueTopics, connectAdmin, ensureTopics } from '../src/kafka/admin.ts'
@@ -20,6 +21,8 @@ import { kafkaProducerPerf } from './lib/kafka-tools.ts'
 const backlog = Number(process.argv[2] ?? 200_000)
 const latencySeconds = Number(process.argv[3] ?? 30)
 const latencyRate = 2_000
+const warmUpSeconds = 10
+let measureFrom = Number.POSITIVE_INFINITY
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN
@@ -140,6 +143,7 @@ async function latency(bootstrap: string): Promise<{ score: number[]; alert: num
   // wait until the services have joined their groups
   await new Promise((r) => setTimeout(r, 8_000))
   const scoreLatency: number[] = []
+  const perSecond = new Map<number, number>()
   const alertLatency: number[] = []
   const consumers: Consumer<Buffer, Buffer, Buffer, Buffer>[] = []
   for (const [topic, sink] of [
@@ -157,14 +161,23 @@ async function latency(bootstrap: string): Promise<{ score: number[]; alert: num
     const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false })
     stream.on('data', (message) => {
       const producedAt = JSON.parse(message.value.toString()).producedAt as number
-      sink.push(Date.now() - producedAt)
+      // the first seconds warm the services up (JIT, first windows); they are not measured
+      if (producedAt < measureFrom) return
+      const now = Date.now()
+      sink.push(now - producedAt)
+      if (process.env.BENCH_DEBUG && sink === scoreLatency) {
+        const second = Math.floor(now / 1000)
+        const worst = perSecond.get(second) ?? 0
+        if (now - producedAt > worst) perSecond.set(second, now - producedAt)
+      }
     })
   }
   const generator = new PhasedGenerator({ seed: 2 })
   const producer = createProducer(context, { name: 'bench-paced' })
+  measureFrom = Date.now() + warmUpSeconds * 1000
   const topic = topicName(prefix, 'rawTransactions')
   const started = performance.now()
-  const total = latencyRate * latencySeconds
+  const total = latencyRate * (latencySeconds + warmUpSeconds)
   let sent = 0
   while (sent < total) {
     const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * latencyRate))
@@ -180,22 +193,42 @@ async function latency(bootstrap: string): Promise<{ score: number[]; alert: num
   }
   await producer.close()
   const deadline = Date.now() + 30_000
-  while (scoreLatency.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+  while (scoreLatency.length < latencyRate * latencySeconds && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100))
   await new Promise((r) => setTimeout(r, 1_000))
   for (const consumer of consumers) await consumer.close(true)
   await admin.close()
   await stopServices(services)
-  return { score: scoreLatency.sort((a, b) => a - b), alert: alertLatency.sort((a, b) => a - b), produced: total }
+  if (process.env.BENCH_DEBUG)
+    process.stderr.write(`worst score latency per second: ${[...perSecond.values()].join(' ')}\n`)
+  return {
+    score: scoreLatency.sort((a, b) => a - b),
+    alert: alertLatency.sort((a, b) => a - b),
+    produced: latencyRate * latencySeconds,
+  }
 }
 
 const broker = await startBenchBroker()
 try {
-  const admin = new Admin({ clientId: 'bench', bootstrapBrokers: [broker.bootstrap] })
+  if (process.env.BENCH_ONLY === 'latency') {
+    const only = await latency(broker.bootstrap)
+    process.stdout.write(
+      `score p50 ${percentile(only.score, 50)} p99 ${percentile(only.score, 99)}; alert p50 ${percentile(only.alert, 50)} p99 ${percentile(only.alert, 99)}\n`,
+    )
+  } else {
+    await runAll(broker.bootstrap, broker.installation)
+  }
+} finally {
+  await broker.stop()
+}
+
+async function runAll(bootstrap: string, installation: KafkaInstallation): Promise<void> {
+  const admin = new Admin({ clientId: 'bench', bootstrapBrokers: [bootstrap] })
   await admin.createTopics({ topics: ['bench-baseline'], partitions: 3, replicas: 1 })
   await admin.close()
-  const baseline = await kafkaProducerPerf(broker.installation, broker.bootstrap, 'bench-baseline', 300_000, 300)
-  const sustained = await throughput(broker.bootstrap)
-  const measured = await latency(broker.bootstrap)
+  const baseline = await kafkaProducerPerf(installation, bootstrap, 'bench-baseline', 300_000, 300)
+  const sustained = await throughput(bootstrap)
+  const measured = await latency(bootstrap)
   const ms = (values: number[], p: number) => `${Math.round(percentile(values, p))} ms`
   process.stdout.write(
     `\npipeline bench (phased → enrich → score → alert, exactly-once, one process per service, 3 partitions)\n`,
@@ -207,11 +240,9 @@ try {
     `sustained: ${Math.round(sustained.rate).toLocaleString('en')} events/s through the whole pipeline (${backlog.toLocaleString('en')}-event backlog, ${sustained.seconds.toFixed(1)} s)   target ≥ 20,000   ${sustained.rate >= 20_000 ? 'met' : 'NOT met'}; ratio to the Kafka producer tool ${(sustained.rate / baseline.recordsPerSecond).toFixed(2)}\n`,
   )
   process.stdout.write(
-    `latency at ${latencyRate.toLocaleString('en')} events/s for ${latencySeconds} s: production → score p50 ${ms(measured.score, 50)} p99 ${ms(measured.score, 99)} (${measured.score.length}/${measured.produced} scored); production → alert p50 ${ms(measured.alert, 50)} p99 ${ms(measured.alert, 99)} (${measured.alert.length} alerts)   target p99 < 250 ms ${percentile(measured.score, 99) < 250 && percentile(measured.alert, 99) < 250 ? 'met' : 'NOT met'}\n`,
+    `latency at ${latencyRate.toLocaleString('en')} events/s for ${latencySeconds} s (after ${warmUpSeconds} s of warm-up): production → score p50 ${ms(measured.score, 50)} p99 ${ms(measured.score, 99)} (${measured.score.length}/${measured.produced} scored); production → alert p50 ${ms(measured.alert, 50)} p99 ${ms(measured.alert, 99)} (${measured.alert.length} alerts)   target p99 < 250 ms ${percentile(measured.score, 99) < 250 && percentile(measured.alert, 99) < 250 ? 'met' : 'NOT met'}\n`,
   )
   process.stdout.write(
     `${JSON.stringify({ kafkaProducer: baseline.recordsPerSecond, sustained: sustained.rate, scoreP50: percentile(measured.score, 50), scoreP99: percentile(measured.score, 99), alertP50: percentile(measured.alert, 50), alertP99: percentile(measured.alert, 99) })}\n`,
   )
-} finally {
-  await broker.stop()
 }

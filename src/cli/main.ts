@@ -13,7 +13,7 @@ import { addSettingFlags, configFrom } from './program.ts'
 import { registerRunCommand } from './run.ts'
 import { registerScoreCommand } from './score.ts'
 import { registerTrainCommand } from './train.ts'
-import { runUp } from './up.ts'
+import { phasedSourceInUp, runUp } from './up.ts'
 
 const log = logger('lookout')
 
@@ -30,7 +30,8 @@ function buildProgram(): Command {
       'start the local broker (unless brokers are configured), ensure topics, run every service; Ctrl-C stops all',
     )
     .action(async (_options, command: Command) => {
-      await runUp(configFrom(command))
+      const config = configFrom(command)
+      await runUp(config, [phasedSourceInUp(config)])
     })
 
   const broker = program.command('broker').description('manage the local Kafka broker (KRaft, 127.0.0.1)')

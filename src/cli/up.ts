@@ -64,3 +64,26 @@ export async function runUp(
   }
   log.info('stopped')
 }
+
+/** The phased source as part of `up`, so the pipeline has events from the first second. */
+export function phasedSourceInUp(config: Config): (context: ReturnType<typeof kafkaContext>) => Promise<Stoppable> {
+  return async (context) => {
+    const { phasedSource } = await import('../sources/phased.ts')
+    const { runSourceCommand } = await import('../sources/source.ts')
+    const controller = new AbortController()
+    const running = runSourceCommand(phasedSource, config, {
+      brokers: async () => context.brokers,
+      signal: controller.signal,
+      write: (text) => log.info(text.trim()),
+    }).catch((error) => {
+      log.error('the phased source stopped', { error: error instanceof Error ? error.message : String(error) })
+    })
+    return {
+      name: 'produce-phased',
+      async stop() {
+        controller.abort()
+        await running
+      },
+    }
+  }
+}

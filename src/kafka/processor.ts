@@ -75,6 +75,9 @@ const log = logger('processor')
 /** Bytes of records per produce request inside a transaction (below the 1 MB broker default). */
 const maxChunkBytes = 512 * 1024
 
+/** A batch slower than this is logged with where its time went. */
+const slowBatchMs = 500
+
 /** The message of an error with its causes and aggregated errors, for one log line. */
 export function describeError(error: unknown, depth = 0): string {
   if (!(error instanceof Error) || depth > 4) return String(error)
@@ -239,6 +242,10 @@ export class ProcessorRuntime<T> {
       transactionalId: `${this.#groupId}-${this.#options.instanceId}`,
       // also the transaction timeout: a crashed instance's open transaction is aborted after it
       timeout: 10_000,
+      // A new transaction right after a commit often meets CONCURRENT_TRANSACTIONS while the
+      // coordinator writes the markers; retry it in milliseconds, not the default second.
+      retries: 20,
+      retryDelay: (_client, _operation, attempt) => Math.min(1_000, 10 * 2 ** attempt),
       serializers: {
         key: (k?: Buffer) => k,
         value: (v?: Buffer) => v,
@@ -262,7 +269,7 @@ export class ProcessorRuntime<T> {
       sessionTimeout: this.#options.sessionTimeoutMs,
       heartbeatInterval: 1_000,
       rebalanceTimeout: this.#options.sessionTimeoutMs,
-      maxWaitTime: 50,
+      maxWaitTime: 20,
       maxBytes: 16 * 1024 * 1024,
     })
     this.#stream = await this.#consumer.consume({
@@ -429,7 +436,9 @@ export class ProcessorRuntime<T> {
 
   async #processBatch(batch: RawMessage[]): Promise<void> {
     const stopTimer = this.#metrics.batchSeconds.startTimer(this.#labels)
+    const t0 = performance.now()
     const owned = await this.#syncAssignment()
+    const t1 = performance.now()
     const byPartition = new Map<string, RawMessage[]>()
     for (const message of batch) {
       const key = `${message.topic}:${message.partition}`
@@ -494,9 +503,11 @@ export class ProcessorRuntime<T> {
       lastMessages.push(messages[messages.length - 1]!)
     }
 
+    const t2 = performance.now()
     const producer = this.#producer!
     const transaction = await producer.beginTransaction()
     await transaction.addConsumer(this.#consumer!)
+    const t3 = performance.now()
     const all = deadLetters.length ? outputs.concat(deadLetters) : outputs
     // Brokers refuse record batches over message.max.bytes (1 MB by default): send in chunks
     // small enough that no partition's batch can exceed it. All chunks are in the transaction.
@@ -520,8 +531,23 @@ export class ProcessorRuntime<T> {
       }
     }
     if (chunk.length > 0) await transaction.send({ messages: chunk })
+    const t4 = performance.now()
     for (const message of lastMessages) await transaction.addOffset(message)
+    const t5 = performance.now()
     await transaction.commit()
+    const t6 = performance.now()
+    if (t6 - t0 > slowBatchMs) {
+      log.warn('slow batch', {
+        processor: this.#processor.name,
+        records: batch.length,
+        assignmentMs: Math.round(t1 - t0),
+        processMs: Math.round(t2 - t1),
+        beginMs: Math.round(t3 - t2),
+        sendMs: Math.round(t4 - t3),
+        offsetsMs: Math.round(t5 - t4),
+        commitMs: Math.round(t6 - t5),
+      })
+    }
     for (const store of this.#stores.values()) store.commitPending()
 
     this.processed += batch.length

@@ -11,10 +11,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
+import type { DriftMonitorState } from '../../src/core/drift/monitor.ts'
 import { entityKeyOf } from '../../src/core/features/index.ts'
 import { type EnrichedEvent, enrich, type ScoredEvent } from '../../src/core/pipeline/events.ts'
 import { PhasedGenerator } from '../../src/core/sources/phased.ts'
-import { topicName } from '../../src/kafka/topics.ts'
+import { changelogTopic, topicName } from '../../src/kafka/topics.ts'
 import type { DriftRecord, RetrainingTrigger } from '../../src/services/drift.ts'
 import { ModelRegistry, publishRegistryRecords, rollbackRecords, waitForLive } from '../../src/services/models.ts'
 import { type RunningService, startService } from '../../src/services/run.ts'
@@ -166,6 +167,15 @@ test('drift after each transition, a trigger, a new version hot-swapped without 
       const runs = order.filter((v, i) => i === 0 || v !== order[i - 1])
       assert.equal(new Set(runs.slice(0, -1)).size, runs.length - 1, `partition ${partition}: ${runs.join(' → ')}`)
     }
+    // the monitors' state survived the restart: together they have seen every scored event
+    const changelog = changelogTopic(context.topicPrefix, 'lookout-drift', 'state')
+    await until('the drift monitors to see every event', async () => {
+      const latest = new Map<number, DriftMonitorState>()
+      for (const record of await readTopic(changelog, { timeoutMs: 1_500 }))
+        if (record.key === 'monitor:transaction') latest.set(record.partition, JSON.parse(record.value))
+      const seen = [...latest.values()].reduce((sum, state) => sum + state.seen, 0)
+      return seen === produced.length ? true : undefined
+    })
     const afterRollback = new Set(tail.map((e) => e.transaction_id))
     const tailVersions = new Set(scores.filter((s) => afterRollback.has(s.event.id)).map((s) => s.event.modelVersion))
     assert.deepEqual([...tailVersions], [previous])
