@@ -21,6 +21,20 @@ import type { Contribution, Detector, DetectorState } from './detector.ts'
 
 export const HALF_SPACE_TREES_TYPE = 'half-space-trees'
 
+/** The `limit` largest weights as contributions, largest first (ties: lower index first). */
+export function topContributions(weights: Float64Array, names: readonly string[], limit: number): Contribution[] {
+  const top: Contribution[] = []
+  for (let f = 0; f < weights.length; f++) {
+    const weight = weights[f]!
+    if (top.length === limit && weight <= top[top.length - 1]!.weight) continue
+    let at = top.length
+    while (at > 0 && top[at - 1]!.weight < weight) at--
+    top.splice(at, 0, { feature: names[f]!, weight })
+    if (top.length > limit) top.pop()
+  }
+  return top
+}
+
 /** River's padding: splits never fall in the outer 15 % of a node's range. */
 const PADDING = 0.15
 /** River's (and the paper's) size limit, as a share of the window. */
@@ -78,6 +92,9 @@ function positiveInteger(setting: string, value: number, max: number): number {
 
 export class HalfSpaceTrees implements Detector {
   readonly name = 'half-space-trees'
+  #explainWeights: Float64Array | undefined
+  #explainDrops: Float64Array | undefined
+  #explainFeatures: Int32Array | undefined
   readonly trees: number
   readonly height: number
   readonly windowSize: number
@@ -257,15 +274,22 @@ export class HalfSpaceTrees implements Detector {
    * the weights of all deeper levels. Levels cut off by the size limit count as mass 0; that
    * remainder is shared in proportion to the drops. Weights sum to `score(x)`, largest first.
    */
-  explain(x: Float64Array): Contribution[] {
+  explain(x: Float64Array, limit = this.dimensions): Contribution[] {
     this.#check(x)
-    const weights = new Float64Array(this.dimensions)
+    // scratch arrays are reused: explain runs once per scored event
+    if (this.#explainWeights === undefined) {
+      this.#explainWeights = new Float64Array(this.dimensions)
+      this.#explainDrops = new Float64Array(this.height)
+      this.#explainFeatures = new Int32Array(this.height)
+    }
+    const weights = this.#explainWeights
+    weights.fill(0)
     if (!this.#firstWindow) {
       const reference = this.#reference
       const height = this.height
       const full = 2 ** (height + 1)
-      const drops = new Float64Array(height)
-      const features = new Int32Array(height)
+      const drops = this.#explainDrops!
+      const features = this.#explainFeatures!
       for (let t = 0; t < this.trees; t++) {
         const nodeBase = t * this.#nodesPerTree
         const internalBase = t * this.#internalPerTree
@@ -295,10 +319,7 @@ export class HalfSpaceTrees implements Detector {
       }
       for (let f = 0; f < this.dimensions; f++) weights[f]! /= this.#maxScore
     }
-    const contributions: Contribution[] = []
-    for (let f = 0; f < this.dimensions; f++)
-      contributions.push({ feature: this.featureNames[f]!, weight: weights[f]! })
-    return contributions.sort((a, b) => b.weight - a.weight)
+    return topContributions(weights, this.featureNames, limit)
   }
 
   toJSON(): HalfSpaceTreesState {

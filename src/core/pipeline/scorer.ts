@@ -134,7 +134,7 @@ class KindScorer {
     learnScale(this.scaler, x)
     this.hst.learn(this.#scaled)
     const contributions: Contribution[] = (
-      this.model ? this.model.forest.explain(x, 5) : this.hst.explain(this.#scaled)
+      this.model ? this.model.forest.explain(x, 5) : this.hst.explain(this.#scaled, 5)
     )
       .slice(0, 5)
       .map((c) => ({ feature: c.feature, weight: Math.round(c.weight * 1000) / 1000 }))
