@@ -210,7 +210,10 @@ async function latency(bootstrap: string): Promise<{ score: number[]; alert: num
 
 const broker = await startBenchBroker()
 try {
-  if (process.env.BENCH_ONLY === 'latency') {
+  if (process.env.BENCH_ONLY === 'throughput') {
+    const only = await throughput(broker.bootstrap)
+    process.stdout.write(`sustained ${Math.round(only.rate)} events/s\n`)
+  } else if (process.env.BENCH_ONLY === 'latency') {
     const only = await latency(broker.bootstrap)
     process.stdout.write(
       `score p50 ${percentile(only.score, 50)} p99 ${percentile(only.score, 99)}; alert p50 ${percentile(only.alert, 50)} p99 ${percentile(only.alert, 99)}\n`,
