@@ -8,8 +8,13 @@ import { retryAfterMs, SinkDispatcher, slackMessage, slackWebhookSink, webhookSi
 import { deleteTopicsWithPrefix, testContext } from '../helpers/kafka.ts'
 import { ensurePipelineTopics, recordingServer } from '../helpers/pipeline.ts'
 
+// each test has its own topics, so one test's alerts never reach another's sink
 const context = testContext()
-after(() => deleteTopicsWithPrefix(context.topicPrefix))
+const slackContext = testContext()
+after(async () => {
+  await deleteTopicsWithPrefix(context.topicPrefix)
+  await deleteTopicsWithPrefix(slackContext.topicPrefix)
+})
 
 function alert(id: string): Alert {
   return {
@@ -29,11 +34,11 @@ function alert(id: string): Alert {
   }
 }
 
-async function publish(alerts: Alert[]) {
-  const producer = createProducer(context, { name: 'test-alerts' })
+async function publish(alerts: Alert[], into = context) {
+  const producer = createProducer(into, { name: 'test-alerts' })
   await producer.send({
     messages: alerts.map((a) => ({
-      topic: topicName(context.topicPrefix, 'alerts'),
+      topic: topicName(into.topicPrefix, 'alerts'),
       key: Buffer.from(a.entity),
       value: Buffer.from(JSON.stringify(a)),
     })),
@@ -87,20 +92,21 @@ test('a webhook answering 429 then 200 gets the alert once, after the Retry-Afte
 })
 
 test('Slack gets every alert; a sink that fails keeps the alert and delivers it later', async () => {
+  await ensurePipelineTopics(slackContext)
   let failing = true
   const slack = await recordingServer(() => (failing ? { status: 503 } : { status: 200, body: 'ok' }))
-  const first = new SinkDispatcher(context, slackWebhookSink(`${slack.url}/services/T/B/X`), {
+  const first = new SinkDispatcher(slackContext, slackWebhookSink(`${slack.url}/services/T/B/X`), {
     retryMaxMs: 200,
     retryBaseMs: 20,
   })
   await first.start()
-  await publish([alert('tx-a'), alert('tx-b')])
+  await publish([alert('tx-a'), alert('tx-b')], slackContext)
   await until(() => slack.received.length >= 3)
   assert.equal(first.delivered, 0, 'nothing counts as delivered while Slack fails')
   // the sink process stops while Slack is down; a new one picks the same alerts up
   await first.stop()
   failing = false
-  const second = new SinkDispatcher(context, slackWebhookSink(`${slack.url}/services/T/B/X`), {
+  const second = new SinkDispatcher(slackContext, slackWebhookSink(`${slack.url}/services/T/B/X`), {
     retryMaxMs: 200,
     retryBaseMs: 20,
   })
