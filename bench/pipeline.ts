@@ -179,12 +179,14 @@ async function latency(bootstrap: string): Promise<{ score: number[]; alert: num
   const started = performance.now()
   const total = latencyRate * (latencySeconds + warmUpSeconds)
   let sent = 0
+  let measured = 0
   while (sent < total) {
     const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * latencyRate))
     if (due > sent) {
       const messages = []
       for (; sent < due; sent++) {
         const event = generator.next(Date.now() / 1000)
+        if (Math.round(event.ingestion_timestamp * 1000) >= measureFrom) measured++
         messages.push({ topic, key: Buffer.from(event.user_id), value: Buffer.from(JSON.stringify(event)) })
       }
       await producer.send({ messages })
@@ -193,8 +195,7 @@ async function latency(bootstrap: string): Promise<{ score: number[]; alert: num
   }
   await producer.close()
   const deadline = Date.now() + 30_000
-  while (scoreLatency.length < latencyRate * latencySeconds && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 100))
+  while (scoreLatency.length < measured && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
   await new Promise((r) => setTimeout(r, 1_000))
   for (const consumer of consumers) await consumer.close(true)
   await admin.close()

@@ -66,7 +66,7 @@ export const serviceSettings = {
     description: 'most records a processor handles in one transaction',
     schema: kinds.integer(1, 100_000),
     allowed: 'an integer from 1 to 100000',
-    default: 2_000,
+    default: 5_000,
   }),
   'processor.maxWaitMs': setting({
     description: 'longest a processor waits to fill a batch (ms)',

@@ -73,7 +73,7 @@ export interface RuntimeOptions {
 const log = logger('processor')
 
 /** Bytes of records per produce request inside a transaction (below the 1 MB broker default). */
-const maxChunkBytes = 512 * 1024
+const maxChunkBytes = 900 * 1024
 
 /** A batch slower than this is logged with where its time went. */
 const slowBatchMs = 500
@@ -189,7 +189,7 @@ export class ProcessorRuntime<T> {
     this.#processor = processor
     this.#options = {
       instanceId: randomUUID().slice(0, 8),
-      maxBatchRecords: 2_000,
+      maxBatchRecords: 5_000,
       maxBatchWaitMs: 10,
       stateful: true,
       sessionTimeoutMs: 10_000,
@@ -524,6 +524,8 @@ export class ProcessorRuntime<T> {
         ...(output.partition === undefined ? {} : { partition: output.partition }),
       })
       chunkBytes += value.length + (key?.length ?? 0) + 64
+      if (output.headers)
+        for (const name in output.headers) chunkBytes += name.length + output.headers[name]!.length + 8
       if (chunkBytes >= maxChunkBytes) {
         await transaction.send({ messages: chunk })
         chunk = []
