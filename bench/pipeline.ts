@@ -205,7 +205,7 @@ async function latency(bootstrap: string): Promise<{ score: number[]; alert: num
   return {
     score: scoreLatency.sort((a, b) => a - b),
     alert: alertLatency.sort((a, b) => a - b),
-    produced: latencyRate * latencySeconds,
+    produced: measured,
   }
 }
 
