@@ -17,10 +17,10 @@ export const serviceSettings = {
   'alert.port': port('alert', 8006),
   'score.threshold': setting({
     description:
-      'combined score at or above which an event goes to the anomalies topic (0.99 ≈ the top 1% of recent traffic, plus every rule hit)',
+      'combined score at or above which an event goes to the anomalies topic (0.999 ≈ the top 0.1% of recent traffic, plus every rule hit)',
     schema: kinds.number(0, 1),
     allowed: 'a number from 0 to 1',
-    default: 0.99,
+    default: 0.999,
   }),
   'score.checkpointEvents': setting({
     description: "events between checkpoints of a partition's detector state to its changelog",

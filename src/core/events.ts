@@ -4,7 +4,7 @@ export const phases = ['normal', 'drift', 'attack'] as const
 export type Phase = (typeof phases)[number]
 export const phaseNumber = { normal: 0, drift: 1, attack: 2 } as const satisfies Record<Phase, number>
 
-/** A card transaction from the phased generator (SPEC §1.1). */
+/** A card transaction from the phased generator. */
 export interface PhasedTransaction {
   kind: 'transaction'
   transaction_id: string
@@ -30,7 +30,7 @@ export interface PhasedTransaction {
   label_rule: number
 }
 
-/** A payment from the payments generator (SPEC §1.3). */
+/** A payment from the payments generator. */
 export interface Payment {
   kind: 'payment'
   transaction_id: string
@@ -55,7 +55,7 @@ export interface Payment {
   is_fraud: boolean
 }
 
-/** A two-feature point with injected outliers (SPEC §1.4). */
+/** A two-feature point with injected outliers. */
 export interface Point {
   kind: 'point'
   id: number
@@ -65,7 +65,7 @@ export interface Point {
   anomaly_label: 0 | 1
 }
 
-/** One sample of a univariate machine metric (SPEC §1.5). */
+/** One sample of a univariate machine metric. */
 export interface MetricSample {
   kind: 'metric'
   host: string
@@ -76,7 +76,7 @@ export interface MetricSample {
   anomaly_label?: 0 | 1
 }
 
-/** A record replayed from a dataset (SPEC §1.2); the schema is pluggable, this is the default. */
+/** A record replayed from a dataset; the schema is pluggable, this is the default. */
 export interface ReplayedRecord {
   kind: 'record'
   id: string

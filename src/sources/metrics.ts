@@ -1,4 +1,4 @@
-// The machine-metrics source (SPEC §1.5): a CPU-like generated series, or with --input the
+// The machine-metrics source: a CPU-like generated series, or with --input the
 // replay of a timestamp,value CSV in time order at --speed (or at --rate).
 
 import type { MetricSample } from '../core/events.ts'

@@ -1,4 +1,4 @@
-// The payments source (SPEC §1.3): Poisson arrivals on simulated time (peak hours), keyed by
+// The payments source: Poisson arrivals on simulated time (peak hours), keyed by
 // customer; init mode flush empties the topic and backfills the past 7 days first.
 
 import { PaymentGenerator, paymentDefaults } from '../core/sources/payments.ts'
@@ -31,7 +31,7 @@ export const paymentsSource: SourceDefinition<undefined> = {
     const generator = new PaymentGenerator({
       seed: config['source.seed'],
       startTimeMs: nowMs,
-      // --rate N sets the base (off-peak) arrival rate in events/s; the SPEC default is 100/min
+      // --rate N sets the base (off-peak) arrival rate in events/s; the default is 100/min
       baseRatePerMinute: typeof rate === 'number' ? rate * 60 : paymentDefaults.baseRatePerMinute,
       peakFactor: config['payments.peakFactor'],
       fraudRate: config['payments.fraudRate'],

@@ -1,4 +1,4 @@
-// The phased transaction source (SPEC §1.1): keys are user ids, phase changes go to
+// The phased transaction source: keys are user ids, phase changes go to
 // phase-transitions, and a restart continues after the last event number this seed produced.
 
 import { Gauge } from 'prom-client'

@@ -1,4 +1,4 @@
-// The points source (SPEC §1.4): one stream of two-feature points with injected outliers.
+// The points source: one stream of two-feature points with injected outliers.
 
 import { PointGenerator } from '../core/sources/points.ts'
 import { type PreparedSource, pacingFrom, type SourceDefinition } from './source.ts'

@@ -1,4 +1,4 @@
-// The dataset replay source (SPEC §1.2): loads a CSV or JSON Lines dataset from a file or S3,
+// The dataset replay source: loads a CSV or JSON Lines dataset from a file or S3,
 // validates every record (invalid rows reported with their row number, counted, never sent),
 // then sends batches sampled with replacement: every interval, min–max records.
 

@@ -68,7 +68,7 @@ export function pacingFrom(config: Config, fallback: Pacing): Pacing {
 
 async function checkTopics(admin: Admin, context: KafkaContext, topic: string, defaultTopic: string, extra: string[]) {
   const wanted = new Set([defaultTopic, ...extra])
-  // the catalogue's topics are created when missing (SPEC §2); a topic the user named must exist
+  // the catalogue's topics are created when missing; a topic the user named must exist
   await ensureTopics(
     admin,
     catalogueTopics(context).filter((spec) => wanted.has(spec.name)),

@@ -75,7 +75,7 @@ test('phased: SIGINT stops cleanly and the summary accounts for every event in t
   assert.equal(again.length, sent)
 })
 
-test('phased serves /health and /metrics with the SPEC metrics while it runs', async (t) => {
+test('phased serves /health and /metrics with the source metrics while it runs', async (t) => {
   const prefix = `${uniqueName('phased')}.`
   t.after(() => deleteTopics([`${prefix}raw-transactions`, `${prefix}phase-transitions`]))
   const child = spawn(process.execPath, [resolve(root, 'src/cli/main.ts'), 'produce', 'phased', '--rate', '2000'], {

@@ -1,10 +1,10 @@
 // Named rules: each hit says which rule fired, how bad it is and why.
 //
-// Transaction rules are the deterministic label rules 1–5 of SPEC §1.1, checked on a transaction
+// Transaction rules are the deterministic label rules 1–5 of the phased source, checked on a transaction
 // record. Rule 6 (attack phase and a 15 % coin flip) is the generator's noise, not a pattern in
 // the event, so no rule can detect it and it is left out on purpose.
 //
-// Payment rules are the seed/002 patterns, which need a customer's recent payments: a small pure
+// Payment rules are the payment fraud patterns, which need a customer's recent payments: a small pure
 // state (last ten amounts and event times, plain JSON for the changelog) with an update function.
 
 import { ErrorCodes, LookoutError } from '../../errors.ts'
@@ -18,7 +18,7 @@ export interface RuleHit {
   reason: string
 }
 
-// ── Transaction rules (SPEC §1.1, rules 1–5) ────────────────────────────────
+// ── Transaction rules (label rules 1–5) ────────────────────────────────
 
 /** Rule names in label order: `transactionRuleNames[k - 1]` is label rule k. */
 export const transactionRuleNames = [
@@ -105,14 +105,14 @@ export function firstTransactionRule(tx: TransactionLike): TransactionLabelRule 
   return (transactionRuleNames.indexOf(first.rule as TransactionRuleName) + 1) as TransactionLabelRule
 }
 
-// ── Payment patterns (seed/002) ─────────────────────────────────────────────
+// ── Payment patterns ─────────────────────────────────────────────
 
 export const paymentRuleNames = ['high_value_burst', 'rapid_fire'] as const
 
 export interface PaymentRuleOptions {
   /** Payments remembered per customer, the current one included. Default 10. */
   history?: number
-  /** A payment is high-value above this amount (seed/002: 1,000,000). */
+  /** A payment is high-value above this amount (1,000,000). */
   highValueAmount?: number
   /** high_value_burst fires at this many high-value payments among the last `history`. Default 3. */
   highValueCount?: number

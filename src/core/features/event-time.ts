@@ -45,7 +45,7 @@ export function hourCos(hour: number): number {
   return Math.cos((2 * Math.PI * hour) / 24)
 }
 
-/** Night is 22:00–05:59: the seed's risky hours (1–4) with a margin either side. */
+/** Night is 22:00–05:59: the label rule's risky hours (1–4) with a margin either side. */
 export function isNight(hour: number): boolean {
   return hour >= 22 || hour < 6
 }

@@ -1,4 +1,4 @@
-// Features of a machine-metric sample (SPEC §1.5), per host + metric.
+// Features of a machine-metric sample, per host + metric.
 //
 // The level is an exponentially weighted moving average on event time: a sample `dt` after
 // the previous one moves the level by α = 1 − 2^(−dt / halfLife) (at least `minAlpha`, so

@@ -1,9 +1,9 @@
-// Features of a payment (SPEC §1.3), per customer_id.
+// Features of a payment, per customer_id.
 //
 // Every payment counts, declined ones too: a burst of declined attempts is itself a signal.
 // Comparisons with the customer's past use the state before this payment; counts include it.
 //
-// High value (SPEC §3, the seed/002 rule "three or more high-value payments among a
+// High value (the fraud rule "three or more high-value payments among a
 // customer's last ten"): `high_value_last_10` counts payments with amount > 1,000,000 (the
 // seed's absolute threshold) among this payment and the customer's nine before it.
 // `relative_high_last_10` counts those of at least 3× the customer's mean amount at the time,
@@ -22,7 +22,7 @@ import { flag, ratioToAverage, signedLog1p } from './scaling.ts'
 import { defineSchema } from './schema.ts'
 import { type WelfordState, welfordUpdate, welfordZScore } from './welford.ts'
 
-/** Strictly above this is high value (seed/002). */
+/** Strictly above this is high value. */
 export const highValueAmount = 1_000_000
 /** At least this multiple of the customer's mean is relatively high… */
 export const relativeHighFactor = 3

@@ -1,4 +1,4 @@
-// Features of a two-feature point (SPEC §1.4). The points form one stream (one entity,
+// Features of a two-feature point. The points form one stream (one entity,
 // `pointStreamKey`); each value is also expressed as a z-score against the stream's running
 // mean and standard deviation before this point.
 

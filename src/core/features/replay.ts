@@ -1,4 +1,4 @@
-// Features of a replayed dataset record (SPEC §1.2), per merchant: the merchant is the
+// Features of a replayed dataset record, per merchant: the merchant is the
 // record's stable counterparty, while the description is free text that rarely repeats.
 //
 // The replay samples the dataset at random, so record timestamps arrive far out of order;

@@ -1,4 +1,4 @@
-// Features of a phased-generator card transaction (SPEC §1.1), per user_id.
+// Features of a phased-generator card transaction, per user_id.
 //
 // Per-user history (running mean/variance, last 32 amounts, event-time windows) is read as it
 // was BEFORE this event for everything that compares the amount with the user's past, and

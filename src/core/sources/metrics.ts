@@ -1,5 +1,5 @@
-// Machine metrics (SPEC §1.5, seeds/004): a CPU-utilisation-like series that mirrors the shape
-// of real EC2 CPU series (the seed trained on NAB's ec2_cpu_utilization data, one sample per
+// Machine metrics: a CPU-utilisation-like series that mirrors the shape
+// of real EC2 CPU series (like NAB's ec2_cpu_utilization data, one sample per
 // 5 minutes), and a parser for replaying a `timestamp,value` CSV. Pure: text and times in.
 
 import type { MetricSample } from '../events.ts'

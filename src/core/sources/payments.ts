@@ -1,5 +1,5 @@
-// Payment events for a payment processor (SPEC §1.3, seeds/002): Poisson arrivals on simulated
-// time with a daytime peak, injected fraud episodes that the SPEC §3 rules can find, and a
+// Payment events for a payment processor: Poisson arrivals on simulated
+// time with a daytime peak, injected fraud episodes that the payment fraud rules can find, and a
 // historical backfill. Pure: times and the wall clock are passed in; randomness is seeded.
 
 import type { Payment } from '../events.ts'
@@ -32,7 +32,7 @@ export const paymentDefaults = {
 export const paymentAmounts = {
   minimum: 50_000,
   maximum: 2_000_000,
-  /** "High value" as the seed's fraud rule counts it (three or more among the last ten). */
+  /** "High value" as the fraud rule counts it (three or more among the last ten). */
   highValueAbove: 1_000_000,
   vatRate: 0.09,
 } as const
@@ -95,7 +95,7 @@ const customerProfiles = {
 const customerTypes = Object.keys(customerProfiles) as CustomerType[]
 const customerTypeWeights = customerTypes.map((type) => customerProfiles[type].share)
 
-/** Cities customers live in (the seed's coordinates are Tehran's); weights are population-like. */
+/** Cities customers live in (Tehran and other cities); weights are population-like. */
 const cities = [
   { name: 'Tehran', lat: 35.6892, lng: 51.389, weight: 0.5 },
   { name: 'Mashhad', lat: 36.2605, lng: 59.6168, weight: 0.15 },

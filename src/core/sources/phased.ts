@@ -1,4 +1,4 @@
-// The phased card-transaction generator (SPEC §1.1, seeds/000): a deterministic stream that
+// The phased card-transaction generator: a deterministic stream that
 // cycles normal → drift → attack every 250,000 events so detectors and drift detectors have
 // ground truth. Pure: the caller passes the wall clock per event; all randomness is seeded.
 
@@ -29,7 +29,7 @@ export interface PhaseParameters {
   readonly merchantMix: readonly MerchantShare[]
 }
 
-// Hour weights are the seed's. Merchant mixes: the top two of each phase are SPEC §1.1; the
+// Hour weights: daytime-peaked, night-shift, uniform. Merchant mixes: the top two of each phase are fixed; the
 // rest follows the seed, whose catch-all "other" is split over named ordinary categories:
 //
 //   | category      | normal | drift | attack |
@@ -179,7 +179,7 @@ function deterministicLabelRule(
 }
 
 /**
- * SPEC §1.1 label rules, first match wins. `attackCoin` is a uniform draw in [0, 1) for rule 6
+ * The phased source's label rules, first match wins. `attackCoin` is a uniform draw in [0, 1) for rule 6
  * (attack phase and coin < 0.15); the generator draws it only when rules 1–5 did not match.
  */
 export function labelTransaction(fields: LabelFields, attackCoin = 1): LabelRule {
@@ -200,7 +200,7 @@ export function labelTransaction(fields: LabelFields, attackCoin = 1): LabelRule
 
 export interface PhasedGeneratorOptions {
   seed: number
-  /** Number of distinct users; the seed drew user ids 1–1000. */
+  /** Number of distinct users; user ids are 1–1000 by default. */
   users?: number
   /** Simulated time of event 0, ms since the Unix epoch. Keep it fixed across restarts. */
   startTimeMs?: number
@@ -267,7 +267,7 @@ const compiledPhases = { normal: compilePhase('normal'), drift: compilePhase('dr
 /**
  * Generates PhasedTransaction events; event numbers start at 0. Every random draw happens in
  * one private step shared by `next` and `fastForward`, so a generator fast-forwarded to n
- * continues exactly like one that produced events 0…n-1 (restart continuity, SPEC §1.1).
+ * continues exactly like one that produced events 0…n-1 (restart continuity).
  */
 export class PhasedGenerator {
   readonly #random: Random

@@ -1,4 +1,4 @@
-// Two-feature points with injected outliers (SPEC §1.4, seeds/003). Distributions follow the
+// Two-feature points with injected outliers. Distributions follow the
 // seed: inliers are 0.3·N(0, I) shifted by +2 or −2 on both axes (two tight clusters at
 // (2, 2) and (−2, −2)); outliers are uniform on [−4, 4]². An outlier can land inside a
 // cluster: the label says which distribution a point came from, not how it looks.
@@ -7,19 +7,19 @@ import type { Point } from '../events.ts'
 import { Random } from '../random.ts'
 
 export const pointDefaults = {
-  /** The seed's OUTLIERS_GENERATION_PROBABILITY. */
+  /** Share of points drawn from the outlier distribution. */
   outlierProbability: 0.2,
   clusterOffset: 2,
   clusterStd: 0.3,
   outlierBound: 4,
-  /** The seed rounds to 3 decimals; both kinds are rounded here so precision cannot leak the label. */
+  /** Values are rounded to 3 decimals, both kinds, so precision cannot leak the label. */
   decimals: 3,
 } as const
 
 export interface PointGeneratorOptions {
   seed: number
   outlierProbability?: number
-  /** Id of the first point; the seed counted from 0. */
+  /** Id of the first point; ids count from 0 by default. */
   firstId?: number
 }
 

@@ -1,4 +1,4 @@
-// Dataset replay (SPEC §1.2, seeds/001): parse and validate a dataset's records with a
+// Dataset replay: parse and validate a dataset's records with a
 // pluggable schema, then sample batches with replacement. Pure: the runner reads the file or
 // object and passes the text in; randomness comes from the caller's Random.
 
@@ -43,7 +43,7 @@ const timestampText = z
   .min(1)
   .refine((text) => !Number.isNaN(Date.parse(text)), { message: 'not a parseable date-time' })
 
-/** The seed's transaction record: {id, description, amount, timestamp, merchant, operation_type, side}. */
+/** The default transaction record: {id, description, amount, timestamp, merchant, operation_type, side}. */
 export const transactionRecordSchema: RecordSchema<ReplayedRecord> = zodRecordSchema(
   'transaction',
   z
@@ -207,7 +207,7 @@ export interface BatchPreset {
   readonly max: number
 }
 
-/** The seed's producer presets: high volume, normal, low (off-peak). */
+/** The replay presets: high volume, normal, low (off-peak). */
 export const batchPresets = {
   high: { intervalMs: 200, min: 10, max: 20 },
   normal: { intervalMs: 500, min: 1, max: 10 },

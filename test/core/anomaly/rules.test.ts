@@ -164,7 +164,7 @@ test('rapid_fire: five payments within 60 seconds fire; spanning 60 s or more do
 
 test('rapid_fire uses event time: a late payment that is hours old does not look rapid', () => {
   const recent = history([0, 10, 20, 30].map((s) => ({ amount: 50_000, timestamp: at(s) })))
-  // the seed subtracted first from last in arrival order: a negative span passed as rapid
+  // subtracting first from last in arrival order would let a negative span pass as rapid
   assert.deepEqual(evaluatePaymentRules(recent, { amount: 50_000, timestamp: at(-7200) }), [])
   // a late payment that does fall inside the burst counts
   assert.equal(evaluatePaymentRules(recent, { amount: 50_000, timestamp: at(5) })[0]?.rule, 'rapid_fire')

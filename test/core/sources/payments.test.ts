@@ -139,7 +139,7 @@ describe('Payment contents', () => {
     assert.ok(Math.abs(fraud - 0.02) < 0.003, `fraud ${fraud}`)
   })
 
-  it('fraud episodes are found by the SPEC §3 rules; honest customers rarely trip them', () => {
+  it('fraud episodes are found by the payment fraud rules; honest customers rarely trip them', () => {
     const history = new Map<string, Payment[]>()
     // an episode: a customer's run of fraud payments; found if a rule fires on one of them
     const episodes = new Map<string, { payments: number; found: boolean }>()

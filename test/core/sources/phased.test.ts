@@ -316,7 +316,7 @@ describe('PhasedGenerator statistics over one full cycle (seed 20240601)', () =>
       hours.reduce((sum, h) => sum + weights[h]!, 0) / weights.reduce((sum, w) => sum + w, 0)
     const normalNight = weightShare(phaseParameters.normal.hourWeights, night)
     const driftNight = weightShare(phaseParameters.drift.hourWeights, night)
-    // the seed's weights put 7% of normal and 37% of drift activity at night; uniform gives 7/24
+    // the phase weights put 7% of normal and 37% of drift activity at night; uniform gives 7/24
     assert.ok(normalNight < 0.08 && driftNight > 0.37)
     assertProportion(share('normal', night) * cycle.stats.normal.count, cycle.stats.normal.count, normalNight, 'normal')
     assertProportion(share('drift', night) * cycle.stats.drift.count, cycle.stats.drift.count, driftNight, 'drift')

@@ -167,7 +167,7 @@ describe('sampleBatch', () => {
     assert.equal(sampleBatch(records, new Random(1), 3, 3).length, 3)
   })
 
-  it('has the seed presets', () => {
+  it('has the high, normal and low presets', () => {
     assert.deepEqual(batchPresets, {
       high: { intervalMs: 200, min: 10, max: 20 },
       normal: { intervalMs: 500, min: 1, max: 10 },
