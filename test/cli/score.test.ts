@@ -18,7 +18,7 @@ test('lookout score writes every row with anomaly_score and prints a summary', a
   const result = await runCli(['score', '--input', input, '--output', output, '--partitions', '2'], { env: cleanEnv() })
   assert.equal(result.code, 0, result.stderr)
   assert.match(result.stdout, /^scored 3,000 of 3,000 rows \(jsonl, 2 partitions, no model\) in [\d.]+ s/)
-  assert.match(result.stdout, /rows at or above 0\.99 \(score\.threshold\)/)
+  assert.match(result.stdout, /rows at or above 0\.999 \(score\.threshold\)/)
   const rows = readFileSync(output, 'utf8')
     .trim()
     .split('\n')
