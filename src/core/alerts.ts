@@ -36,15 +36,30 @@ export interface EntityAlertState {
   suppressed: number
 }
 
+/** The strongest detector's calibrated score (rule entries `rule:<name>` excluded). */
+function strongestDetector(scored: ScoredEvent): number {
+  let strongest = 0
+  for (const [name, value] of Object.entries(scored.scores)) {
+    if (!name.startsWith('rule:') && value > strongest) strongest = value
+  }
+  return strongest
+}
+
+/**
+ * critical: two or more rules, or a rule that a detector backs (its calibrated score ≥ 0.99);
+ * high: one rule, or detectors alone in the top 0.05 %; medium: the rest over the threshold.
+ */
 export function severityOf(scored: ScoredEvent): AlertSeverity {
-  if (scored.rules.length >= 2 || scored.score >= 0.999) return 'critical'
-  if (scored.rules.length === 1 || scored.score >= 0.995) return 'high'
+  const rules = scored.rules.length
+  if (rules >= 2 || (rules === 1 && strongestDetector(scored) >= 0.99)) return 'critical'
+  if (rules === 1 || scored.score >= 0.9995) return 'high'
   return 'medium'
 }
 
 export function reasonsOf(scored: ScoredEvent): string[] {
   const reasons = scored.rules.map((rule) => `rule ${rule}`)
-  for (const contribution of scored.contributions.slice(0, 3)) {
+  // features that carry at least 1% of the explanation (none while detectors warm up)
+  for (const contribution of scored.contributions.filter((c) => c.weight >= 0.01).slice(0, 3)) {
     reasons.push(`${contribution.feature} (${Math.round(contribution.weight * 100)}%)`)
   }
   return reasons
