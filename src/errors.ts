@@ -44,3 +44,15 @@ export class LookoutError extends Error {
 export function isLookoutError(error: unknown): error is LookoutError {
   return error instanceof LookoutError
 }
+
+/** An error's message with its aggregated errors and causes, for one log line. */
+export function describeError(error: unknown, depth = 0): string {
+  if (!(error instanceof Error) || depth > 4) return String(error)
+  const parts = [error.message]
+  const nested = (error as { errors?: unknown[] }).errors
+  if (Array.isArray(nested) && nested.length)
+    parts.push(`[${nested.map((e) => describeError(e, depth + 1)).join('; ')}]`)
+  const cause = (error as { cause?: unknown }).cause
+  if (cause) parts.push(`caused by ${describeError(cause, depth + 1)}`)
+  return parts.join(' ')
+}

@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander'
 import { ErrorCodes, LookoutError } from '../errors.ts'
-import { catalogueTopics, connectAdmin, ensureTopics } from '../kafka/admin.ts'
+import { ensureCatalogue } from '../kafka/admin.ts'
 import { kafkaContext } from '../kafka/context.ts'
 import { type PipelineService, pipelineServices, startService } from '../services/run.ts'
 import { resolveCluster } from './cluster.ts'
@@ -28,12 +28,7 @@ export function registerRunCommand(program: Command): void {
       const config = configFrom(command)
       const cluster = await resolveCluster(config, { startLocal: false })
       const context = kafkaContext(config, cluster.brokers)
-      const admin = await connectAdmin(context)
-      try {
-        await ensureTopics(admin, catalogueTopics(context))
-      } finally {
-        await admin.close()
-      }
+      await ensureCatalogue(context)
       const running = await startService(service as PipelineService, config, context, { instances })
       await untilSignal()
       await running.stop()

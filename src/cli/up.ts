@@ -1,5 +1,5 @@
 import type { Config } from '../config/settings.ts'
-import { catalogueTopics, connectAdmin, ensureTopics } from '../kafka/admin.ts'
+import { ensureCatalogue } from '../kafka/admin.ts'
 import { kafkaContext } from '../kafka/context.ts'
 import { logger } from '../log.ts'
 import { pipelineServices, type RunningService, startService } from '../services/run.ts'
@@ -39,12 +39,7 @@ export async function runUp(
   const started: Stoppable[] = []
   try {
     const context = kafkaContext(config, cluster.brokers)
-    const admin = await connectAdmin(context)
-    try {
-      await ensureTopics(admin, catalogueTopics(context))
-    } finally {
-      await admin.close()
-    }
+    await ensureCatalogue(context)
     for (const name of pipelineServices) {
       const service: RunningService = await startService(name, config, context)
       started.push(service)

@@ -123,3 +123,13 @@ export async function describeTopics(admin: Admin, filter?: (name: string) => bo
     return { name, partitions: endOffsets.length, endOffsets, messages: endOffsets.reduce((sum, o) => sum + o, 0n) }
   })
 }
+
+/** Connects, creates every catalogue topic that is missing, and disconnects. */
+export async function ensureCatalogue(context: KafkaContext, signal?: AbortSignal): Promise<string[]> {
+  const admin = await connectAdmin(context, signal)
+  try {
+    return await ensureTopics(admin, catalogueTopics(context))
+  } finally {
+    await admin.close()
+  }
+}

@@ -11,6 +11,7 @@ import {
   Producer,
 } from '@platformatic/kafka'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { describeError } from '../errors.ts'
 import { logger } from '../log.ts'
 import { connectAdmin, ensureTopics } from './admin.ts'
 import type { KafkaContext } from './context.ts'
@@ -77,18 +78,6 @@ const maxChunkBytes = 900 * 1024
 
 /** A batch slower than this is logged with where its time went. */
 const slowBatchMs = 500
-
-/** The message of an error with its causes and aggregated errors, for one log line. */
-export function describeError(error: unknown, depth = 0): string {
-  if (!(error instanceof Error) || depth > 4) return String(error)
-  const parts = [error.message]
-  const nested = (error as { errors?: unknown[] }).errors
-  if (Array.isArray(nested) && nested.length)
-    parts.push(`[${nested.map((e) => describeError(e, depth + 1)).join('; ')}]`)
-  const cause = (error as { cause?: unknown }).cause
-  if (cause) parts.push(`caused by ${describeError(cause, depth + 1)}`)
-  return parts.join(' ')
-}
 
 function headerMap(headers: Map<Buffer, Buffer> | undefined): Map<string, string> {
   const map = new Map<string, string>()

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ErrorCodes, LookoutError } from '../errors.ts'
+import { describeError, ErrorCodes, LookoutError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 
 export interface RetryPolicy {
@@ -12,15 +12,6 @@ export interface RetryPolicy {
 export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1))
   return Math.round(ceiling / 2 + (ceiling / 2) * random())
-}
-
-function reason(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return reason(error.errors[0])
-  if (error instanceof Error) {
-    const cause = (error as { cause?: unknown }).cause
-    return cause instanceof Error ? `${error.message}: ${reason(cause)}` : error.message
-  }
-  return String(error)
 }
 
 /**
@@ -42,14 +33,14 @@ export async function withConnectionRetry<T>(
       lastError = error
       if (signal?.aborted) throw error
       if (attempt === policy.attempts) {
-        log.warn(`cannot reach Kafka (attempt ${attempt}/${policy.attempts}): ${reason(error)}; giving up`, {
+        log.warn(`cannot reach Kafka (attempt ${attempt}/${policy.attempts}): ${describeError(error)}; giving up`, {
           brokers: brokers.join(','),
         })
         break
       }
       const delay = backoffDelay(policy, attempt)
       log.warn(
-        `cannot reach Kafka (attempt ${attempt}/${policy.attempts}): ${reason(error)}; retrying in ${delay} ms`,
+        `cannot reach Kafka (attempt ${attempt}/${policy.attempts}): ${describeError(error)}; retrying in ${delay} ms`,
         {
           brokers: brokers.join(','),
         },
@@ -59,7 +50,7 @@ export async function withConnectionRetry<T>(
   }
   throw new LookoutError(
     ErrorCodes.KAFKA_UNREACHABLE,
-    `cannot reach Kafka at ${brokers.join(', ')} after ${policy.attempts} attempts: ${reason(lastError)}`,
+    `cannot reach Kafka at ${brokers.join(', ')} after ${policy.attempts} attempts: ${describeError(lastError)}`,
     {
       hint: 'check that the brokers are running and reachable (lookout broker status), or fix --brokers / LOOKOUT_BROKERS',
       cause: lastError,

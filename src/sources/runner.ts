@@ -6,6 +6,7 @@ import type { Server } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Random } from '../core/random.ts'
+import { describeError } from '../errors.ts'
 import type { BufferProducer } from '../kafka/producer.ts'
 import { type Logger, logger } from '../log.ts'
 import { startServiceServer } from '../services/http.ts'
@@ -120,15 +121,6 @@ class Slots {
   }
 }
 
-function reason(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return reason(error.errors[0])
-  if (error instanceof Error) {
-    const cause = (error as { cause?: unknown }).cause
-    return cause instanceof Error ? `${error.message}: ${reason(cause)}` : error.message
-  }
-  return String(error)
-}
-
 export async function runSource(options: RunnerOptions): Promise<RunSummary> {
   const log = options.log ?? logger(`produce/${options.source}`)
   const write = options.write ?? ((text: string) => void process.stdout.write(text))
@@ -224,7 +216,10 @@ export async function runSource(options: RunnerOptions): Promise<RunSummary> {
         totals.failed += batch.length
         totals.sideFailed += side
         failedCounter.inc(batch.length)
-        log.error(`delivery failed for ${batch.length} events: ${reason(error)}`, { topic, failedTotal: totals.failed })
+        log.error(`delivery failed for ${batch.length} events: ${describeError(error)}`, {
+          topic,
+          failedTotal: totals.failed,
+        })
         onDelivered?.(0, batch.length)
       } finally {
         inFlightGauge.dec(batch.length)
