@@ -7,7 +7,7 @@ const lines = ['| setting | flag | environment | default | meaning |', '|---|---
 for (const key of settingKeys) {
   const definition = settings[key] as { description: string; default: unknown; commands?: readonly string[] }
   const scope = definition.commands ? ` (${definition.commands.join(', ')})` : ''
-  const fallback = JSON.stringify(definition.default)
+  const fallback = definition.default === undefined ? '(source default)' : JSON.stringify(definition.default)
   lines.push(
     `| \`${key}\` | \`--${flagName(key)}\`${scope} | \`${environmentName(key)}\` | \`${fallback}\` | ${definition.description} |`,
   )

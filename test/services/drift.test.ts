@@ -153,7 +153,11 @@ test('drift after each transition, a trigger, a new version hot-swapped without 
     assert.equal(new Set(ids).size, ids.length, 'no transaction scored twice')
     assert.deepEqual(new Set(ids), new Set(produced), 'every transaction scored')
     const versions = new Set(scores.map((s) => s.event.modelVersion))
-    assert.ok(versions.has(v1) && versions.has(live.version), `versions seen: ${[...versions].join(', ')}`)
+    // a later retrain may be promoted before events reach it, so any retrained version counts
+    assert.ok(
+      versions.has(v1) && [...versions].some((version) => version !== v1 && version !== null),
+      `versions seen: ${[...versions].join(', ')}`,
+    )
     assert.ok(
       scores.some((s) => s.event.shadow !== undefined),
       'shadow scores recorded beside the live score',
