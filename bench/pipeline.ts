@@ -4,7 +4,7 @@
 // 1. Throughput: a backlog of phased events is processed; the rate at which scores appear
 //    is the highest rate the pipeline sustains.
 // 2. Latency at 2,000 events/s: production → score and production → alert, p50 and p99.
-// 3. The Kafka baseline (Kafka's own producer tool, 300-byte records) in the same run.
+// 3. The Kafka baseline (Kafka's own producer and consumer tools, 300-byte records) in the same run.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { resolve } from 'node:path'
 import { Admin, Consumer, FetchIsolationLevels } from '@platformatic/kafka'
@@ -16,7 +16,7 @@ import { type KafkaContext, kafkaContext } from '../src/kafka/context.ts'
 import { createProducer } from '../src/kafka/producer.ts'
 import { topicName } from '../src/kafka/topics.ts'
 import { root, startBenchBroker } from './lib/broker.ts'
-import { kafkaProducerPerf } from './lib/kafka-tools.ts'
+import { kafkaConsumerPerf, kafkaProducerPerf } from './lib/kafka-tools.ts'
 
 const backlog = Number(process.argv[2] ?? 200_000)
 const latencySeconds = Number(process.argv[3] ?? 30)
@@ -231,6 +231,7 @@ async function runAll(bootstrap: string, installation: KafkaInstallation): Promi
   await admin.createTopics({ topics: ['bench-baseline'], partitions: 3, replicas: 1 })
   await admin.close()
   const baseline = await kafkaProducerPerf(installation, bootstrap, 'bench-baseline', 300_000, 300)
+  const consumerBaseline = await kafkaConsumerPerf(installation, bootstrap, 'bench-baseline', 300_000)
   const sustained = await throughput(bootstrap)
   const measured = await latency(bootstrap)
   const ms = (values: number[], p: number) => `${Math.round(percentile(values, p))} ms`
@@ -238,7 +239,7 @@ async function runAll(bootstrap: string, installation: KafkaInstallation): Promi
     `\npipeline bench (phased → enrich → score → alert, exactly-once, one process per service, 3 partitions)\n`,
   )
   process.stdout.write(
-    `Kafka baseline: kafka-producer-perf-test ${Math.round(baseline.recordsPerSecond).toLocaleString('en')} msg/s (300-byte records, idempotent, acks=all)\n`,
+    `Kafka baseline: kafka-producer-perf-test ${Math.round(baseline.recordsPerSecond).toLocaleString('en')} msg/s (300-byte records, idempotent, acks=all); kafka-consumer-perf-test ${Math.round(consumerBaseline.recordsPerSecond).toLocaleString('en')} msg/s\n`,
   )
   process.stdout.write(
     `sustained: ${Math.round(sustained.rate).toLocaleString('en')} events/s through the whole pipeline (${backlog.toLocaleString('en')}-event backlog, ${sustained.seconds.toFixed(1)} s)   target ≥ 20,000   ${sustained.rate >= 20_000 ? 'met' : 'NOT met'}; ratio to the Kafka producer tool ${(sustained.rate / baseline.recordsPerSecond).toFixed(2)}\n`,
@@ -247,6 +248,6 @@ async function runAll(bootstrap: string, installation: KafkaInstallation): Promi
     `latency at ${latencyRate.toLocaleString('en')} events/s for ${latencySeconds} s (after ${warmUpSeconds} s of warm-up): production → score p50 ${ms(measured.score, 50)} p99 ${ms(measured.score, 99)} (${measured.score.length}/${measured.produced} scored); production → alert p50 ${ms(measured.alert, 50)} p99 ${ms(measured.alert, 99)} (${measured.alert.length} alerts)   target p99 < 250 ms ${percentile(measured.score, 99) < 250 && percentile(measured.alert, 99) < 250 ? 'met' : 'NOT met'}\n`,
   )
   process.stdout.write(
-    `${JSON.stringify({ kafkaProducer: baseline.recordsPerSecond, sustained: sustained.rate, scoreP50: percentile(measured.score, 50), scoreP99: percentile(measured.score, 99), alertP50: percentile(measured.alert, 50), alertP99: percentile(measured.alert, 99) })}\n`,
+    `${JSON.stringify({ kafkaProducer: baseline.recordsPerSecond, kafkaConsumer: consumerBaseline.recordsPerSecond, sustained: sustained.rate, scoreP50: percentile(measured.score, 50), scoreP99: percentile(measured.score, 99), alertP50: percentile(measured.alert, 50), alertP99: percentile(measured.alert, 99) })}\n`,
   )
 }
