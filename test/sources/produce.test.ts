@@ -91,6 +91,68 @@ test('replay sends valid records keyed by merchant in logged batches and reports
   }
 })
 
+test('several replay producers with different settings run at once against one topic', async (t) => {
+  const prefix = `${uniqueName('src')}.`
+  t.after(() => deleteTopics([`${prefix}raw-transactions`]))
+  const file = join(dir, 'concurrent.jsonl')
+  writeFileSync(
+    file,
+    `${[
+      {
+        id: 'a',
+        description: 'tea',
+        amount: 2,
+        timestamp: '2024-01-01T08:00:00Z',
+        merchant: 'cafe',
+        operation_type: 'debit',
+        side: 'outgoing',
+      },
+      {
+        id: 'b',
+        description: 'rent',
+        amount: 900,
+        timestamp: '2024-01-01T09:00:00Z',
+        merchant: 'landlord',
+        operation_type: 'debit',
+        side: 'outgoing',
+      },
+    ]
+      .map((record) => JSON.stringify(record))
+      .join('\n')}\n`,
+  )
+  const runs = await Promise.all([
+    runCli(['produce', 'replay', '--input', file, '--count', '40', '--preset', 'high', '--seed', '1'], {
+      env: env(prefix),
+    }),
+    runCli(
+      [
+        'produce',
+        'replay',
+        '--input',
+        file,
+        '--count',
+        '25',
+        '--interval',
+        '0.1',
+        '--min',
+        '1',
+        '--max',
+        '3',
+        '--seed',
+        '2',
+      ],
+      {
+        env: env(prefix),
+      },
+    ),
+  ])
+  for (const run of runs) assert.equal(run.code, 0, run.stderr)
+  assert.deepEqual(summaryOf(runs[0]!.stdout), { generated: 40, sent: 40, failed: 0 })
+  assert.deepEqual(summaryOf(runs[1]!.stdout), { generated: 25, sent: 25, failed: 0 })
+  const records = await readTopic(`${prefix}raw-transactions`, { count: 65 })
+  assert.equal(records.length, 65, "both producers' records are in the topic")
+})
+
 test('metrics --input replays a timestamp,value series in time order, keyed by host', async (t) => {
   const prefix = `${uniqueName('src')}.`
   t.after(() => deleteTopics([`${prefix}raw-transactions`]))
