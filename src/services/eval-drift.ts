@@ -4,6 +4,7 @@
 // a batch boundary (hot swap). Measures how fast each phase transition is noticed, how often
 // drift is raised when nothing changed, and how the ensemble's F1 recovers after a retrain.
 
+import { settings } from '../config/settings.ts'
 import { type DriftEvent, DriftMonitor, type DriftMonitorOptions } from '../core/drift/monitor.ts'
 import type { LookoutEvent } from '../core/events.ts'
 import { entityKeyOf } from '../core/features/index.ts'
@@ -42,7 +43,7 @@ export interface DriftEvalOptions {
 export const driftEvalDefaults = {
   seed: 42,
   events: 500_000,
-  threshold: 0.99,
+  threshold: settings['score.threshold'].default,
   bootstrapEvents: 20_000,
   batch: 2_000,
   trainEvents: 20_000,
