@@ -118,10 +118,14 @@ export async function main(argv: string[]): Promise<void> {
     if (isLookoutError(error)) {
       process.stderr.write(`error [${error.code}]: ${error.describe()}\n`)
       process.exitCode = error.code === 'LOOKOUT_CONFIG_INVALID' || error.code === 'LOOKOUT_CONFIG_FILE' ? 2 : 1
-      return
+    } else {
+      log.error('unexpected failure', {
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      })
+      process.exitCode = 1
     }
-    log.error('unexpected failure', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) })
-    process.exitCode = 1
+    // a failed command may leave clients or servers open: end the process, not hang
+    process.exit()
   }
 }
 

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import { collectDefaultMetrics, Registry } from 'prom-client'
+import { ErrorCodes, LookoutError } from '../errors.ts'
 import { logger } from '../log.ts'
 
 const log = logger('http')
@@ -9,6 +10,8 @@ export interface ServiceServerOptions {
   port: number
   host?: string
   registry: Registry
+  /** The setting that chooses the port, named in the error when it is taken. */
+  portSetting?: string
   /** Extra fields for /health; `ok: false` answers 503. */
   health?: () => { ok: boolean; [field: string]: unknown }
 }
@@ -53,7 +56,13 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'EADDRINUSE'
-          ? new Error(`port ${options.port} for the ${options.service} service is already in use; choose another port`)
+          ? new LookoutError(
+              ErrorCodes.PORT_IN_USE,
+              `port ${options.port} for the ${options.service} service's /health and /metrics is already in use`,
+              {
+                hint: `stop the process using it (\`ss -ltnp 'sport = :${options.port}'\` shows it), or set ${options.portSetting ?? 'its port setting'} to another port (0 = any free port)`,
+              },
+            )
           : error,
       )
     })

@@ -48,13 +48,26 @@ export async function startService(
   options: { instances?: number; instanceIds?: string[] } = {},
 ): Promise<RunningService> {
   const registry = serviceRegistry(name)
+  const runtimes: ProcessorRuntime<unknown>[] = []
+  // the HTTP server first: a taken port fails start-up before anything else runs
+  const port = config[`${name}.port`]
+  const server: Server = await startServiceServer({
+    service: name,
+    port,
+    portSetting: `${name}.port (--${name}-port)`,
+    registry,
+    health: () => ({
+      ok: true,
+      instances: runtimes.length,
+      processed: runtimes.reduce((sum, r) => sum + r.processed, 0),
+    }),
+  })
   const instances = options.instances ?? 1
   const runtimeOptions = {
     maxBatchRecords: config['processor.maxBatch'],
     maxBatchWaitMs: config['processor.maxWaitMs'],
     registry,
   }
-  const runtimes: ProcessorRuntime<unknown>[] = []
   const stops: (() => Promise<void>)[] = []
   const prefix = context.topicPrefix
   const instanceId = (i: number) => options.instanceIds?.[i] ?? `${process.pid}-${i}`
@@ -177,17 +190,6 @@ export async function startService(
   }
 
   for (const runtime of runtimes) await runtime.start()
-  const port = config[`${name}.port`]
-  const server: Server = await startServiceServer({
-    service: name,
-    port,
-    registry,
-    health: () => ({
-      ok: true,
-      instances: runtimes.length,
-      processed: runtimes.reduce((sum, r) => sum + r.processed, 0),
-    }),
-  })
   const address = server.address()
   log.info(`${name} running`, { instances })
   return {

@@ -171,6 +171,7 @@ export async function runSource(options: RunnerOptions): Promise<RunSummary> {
     server = await startServiceServer({
       service: `produce-${options.source}`,
       port: options.port,
+      portSetting: 'source.port (--port)',
       registry,
       health: () => ({ ok: !stopping, source: options.source, topic, ...totals }),
     })
