@@ -9,7 +9,11 @@
 // - step:      change from the previous clean value, over its own spread (spikes in trends
 //              and random walks, where the level lags);
 // - shift:     a short exponential mean of the clipped residual, over its own spread (small
-//              but persistent level shifts that no single point reveals).
+//              but persistent level shifts that no single point reveals);
+// - stuck:     a run of (near-)repeated values, as the bits it costs under the series' own
+//              learned rates of repeats (P(still), P(still | still)), beyond what its length of
+//              history makes expected (a stuck sensor in a noisy series; integer counts and
+//              other quantized values repeat often, so their runs cost few bits).
 //
 // Each statistic is a robust z (spread = exponentially weighted mean absolute value, updated
 // with clipped inputs so anomalies do not inflate it), mapped to [0, 1] by one fixed function,
@@ -37,6 +41,8 @@ export interface SeriesScoreComponents {
   readonly step: number
   /** Short mean of residuals: a sustained level shift. */
   readonly shift: number
+  /** A run of (near-)repeated values: a stuck sensor. */
+  readonly stuck: number
 }
 
 export interface SeriesDetectorState {
@@ -50,6 +56,12 @@ export interface SeriesDetectorState {
   readonly shiftMean: number
   readonly shiftSpread: number
   readonly longSpread: number
+  readonly longStepSpread: number
+  /** Exponentially weighted counts of still points (all points, and points after a still one). */
+  readonly still: number[]
+  readonly stillRun: number
+  readonly stillBits: number
+  readonly stillAlarm: number
   readonly quantum: number
   readonly previousClean: number
   readonly previousValue: number
@@ -103,6 +115,20 @@ const MIN_PERIOD = 4
 /** Seasonality is kept when its variance share beats chance by this much. */
 const MIN_STRENGTH = 0.25
 const DAY_MS = 86_400_000
+/** A change within this share of the long-run mean absolute change is still (quantized values: only repeats). */
+const STILL_SHARE = 0.1
+/** Forgetting rate of the still counts; its inverse bounds the multiple-testing allowance. */
+const STILL_RATE = 0.002
+/** Weight, in points, of P(still) as the prior of P(still | still): runs are not assumed until seen. */
+const STILL_PRIOR = 50
+/** Bits → Gaussian-equivalent z: a two-sided tail of 2^−bits has z ≈ √(2 ln 2 · bits). */
+const BITS_TO_Z2 = 2 * Math.LN2
+/** A stuck run's z: capped here, held for STUCK_HOLD alarming points, then shrunk by STUCK_DECAY a point. */
+const STUCK_CAP = 7
+const STUCK_HOLD = 5
+const STUCK_DECAY = 0.97
+/** z at which zToScore reaches 0.9. */
+const Z_ALARM = Z_HALF * Math.log2(10) ** (1 / SHAPE)
 /** A period within this factor of the best unexplained variance counts as nearly as good. */
 const PERIOD_SLACK = 1.15
 
@@ -115,6 +141,12 @@ export class SeriesDetector {
   #shiftMean = 0
   #shiftSpread = 0
   #longSpread = 0
+  #longStepSpread = 0
+  /** hits and trials of P(still), then of P(still | previous still). */
+  #still: Float64Array = new Float64Array(4)
+  #stillRun = 0
+  #stillBits = 0
+  #stillAlarm = 0
   #quantum = Number.POSITIVE_INFINITY
   #previousClean = Number.NaN
   #previousValue = Number.NaN
@@ -129,6 +161,7 @@ export class SeriesDetector {
   #lastResidual = 0
   #lastStep = 0
   #lastShift = 0
+  #lastStuck = 0
   #period = 0
   #gapMs = 0
   #originMs = 0
@@ -161,7 +194,7 @@ export class SeriesDetector {
 
   /** Each statistic's score for the last point (the overall score is their maximum). */
   components(): SeriesScoreComponents {
-    return { residual: this.#lastResidual, step: this.#lastStep, shift: this.#lastShift }
+    return { residual: this.#lastResidual, step: this.#lastStep, shift: this.#lastShift, stuck: this.#lastStuck }
   }
 
   /** Scores `value` at `timestampMs` against the past only, then learns it. Returns [0, 1]. */
@@ -169,6 +202,7 @@ export class SeriesDetector {
     this.#lastResidual = 0
     this.#lastStep = 0
     this.#lastShift = 0
+    this.#lastStuck = 0
     if (!Number.isFinite(value) || !Number.isFinite(timestampMs)) return 0
     const n = this.#count
     if (n === 0) {
@@ -197,6 +231,8 @@ export class SeriesDetector {
     const residualZ = robustZ(residual, residualScale)
     const stepZ = robustZ(step, stepScale)
     const shiftZ = robustZ(shift, shiftScale)
+    const difference = value - this.#previousValue
+    const stuckZ = this.#stuckZ(difference, n)
 
     const tail = this.#tail
     const warm = n < WARMUP_START + WARMUP_LENGTH
@@ -204,7 +240,8 @@ export class SeriesDetector {
     this.#lastResidual = damping * zToScore(residualZ / tailFactor(tail[0]!))
     this.#lastStep = damping * zToScore(stepZ / tailFactor(tail[1]!))
     this.#lastShift = damping * zToScore(shiftZ / tailFactor(tail[2]!))
-    const score = Math.max(this.#lastResidual, this.#lastStep, this.#lastShift)
+    this.#lastStuck = damping * zToScore(stuckZ)
+    const score = Math.max(this.#lastResidual, this.#lastStep, this.#lastShift, this.#lastStuck)
 
     // Learn. Equal weights until the exponential weights take over, so early estimates are sane.
     if (!warm) {
@@ -217,12 +254,12 @@ export class SeriesDetector {
     const spreadRate = Math.max(SPREAD_RATE, 1 / n)
     const levelRate = Math.max(LEVEL_RATE, 1 / (n + 1))
     const levelLimit = warm ? Number.POSITIVE_INFINITY : residualLimit
-    const difference = value - this.#previousValue
     if (difference !== 0) this.#quantum = Math.min(this.#quantum, Math.abs(difference))
 
     this.#level += levelRate * clip(residual, levelLimit)
     this.#residualSpread += spreadRate * (clipAbs(residual, residualScale, warm) - this.#residualSpread)
     this.#longSpread += Math.max(LONG_SPREAD_RATE, 1 / n) * (Math.abs(residual) - this.#longSpread)
+    this.#longStepSpread += Math.max(LONG_SPREAD_RATE, 1 / n) * (Math.abs(difference) - this.#longStepSpread)
     this.#stepSpread += spreadRate * (clipAbs(step, stepScale, warm) - this.#stepSpread)
     this.#shiftMean = shift
     this.#shiftSpread += spreadRate * (clipAbs(shift, shiftScale, warm) - this.#shiftSpread)
@@ -258,6 +295,42 @@ export class SeriesDetector {
         this.#count < 512 ? this.#count * 2 : this.#count + (this.#count < this.#historyLength ? 512 : 2048)
     }
     return score
+  }
+
+  /**
+   * Scores a still point by the run it extends, and learns the still counts. The run costs
+   * −log2 P(still) for its first point and −log2 P(still | still) for each further one; bits
+   * beyond the multiple-testing allowance (log2 of the history in memory) become a z. Once the
+   * run has alarmed for a few points it is old news: its z decays, so a sensor stuck for good
+   * alarms once and then goes quiet.
+   */
+  #stuckZ(difference: number, n: number): number {
+    const counts = this.#still
+    const still = Math.abs(difference) <= STILL_SHARE * this.#longStepSpread
+    const after = this.#stillRun > 0
+    // P(still) with a weak prior of one half; P(still | still) shrunk towards P(still).
+    const p0 = (counts[0]! + 0.5) / (counts[1]! + 1)
+    const p1 = (counts[2]! + STILL_PRIOR * p0) / (counts[3]! + STILL_PRIOR)
+    const keep = 1 - STILL_RATE
+    counts[0] = keep * counts[0]! + (still ? 1 : 0)
+    counts[1] = keep * counts[1]! + 1
+    if (after) {
+      counts[2] = keep * counts[2]! + (still ? 1 : 0)
+      counts[3] = keep * counts[3]! + 1
+    }
+    if (!still) {
+      this.#stillRun = 0
+      this.#stillBits = 0
+      this.#stillAlarm = 0
+      return 0
+    }
+    this.#stillRun++
+    this.#stillBits -= Math.log2(after ? p1 : p0)
+    const excess = this.#stillBits - Math.log2(Math.min(n, 1 / STILL_RATE))
+    if (!(excess > 0)) return 0
+    const z = Math.sqrt(BITS_TO_Z2 * excess)
+    if (z >= Z_ALARM) this.#stillAlarm++
+    return Math.min(z, STUCK_CAP) * STUCK_DECAY ** Math.max(0, this.#stillAlarm - STUCK_HOLD)
   }
 
   #median(values: Float64Array): number {
@@ -429,6 +502,11 @@ export class SeriesDetector {
       shiftMean: this.#shiftMean,
       shiftSpread: this.#shiftSpread,
       longSpread: this.#longSpread,
+      longStepSpread: this.#longStepSpread,
+      still: ordered(this.#still),
+      stillRun: this.#stillRun,
+      stillBits: this.#stillBits,
+      stillAlarm: this.#stillAlarm,
       quantum: Number.isFinite(this.#quantum) ? this.#quantum : -1,
       previousClean: this.#previousClean,
       previousValue: this.#previousValue,
@@ -462,6 +540,11 @@ export class SeriesDetector {
     detector.#shiftMean = state.shiftMean
     detector.#shiftSpread = state.shiftSpread
     detector.#longSpread = state.longSpread
+    detector.#longStepSpread = state.longStepSpread ?? state.longSpread
+    if (state.still) detector.#still = Float64Array.from(state.still)
+    detector.#stillRun = state.stillRun ?? 0
+    detector.#stillBits = state.stillBits ?? 0
+    detector.#stillAlarm = state.stillAlarm ?? 0
     detector.#quantum = state.quantum < 0 ? Number.POSITIVE_INFINITY : state.quantum
     detector.#previousClean = state.previousClean ?? Number.NaN
     detector.#previousValue = state.previousValue ?? Number.NaN

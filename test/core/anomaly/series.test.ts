@@ -144,3 +144,75 @@ test('scores stay in [0, 1] on irregular, trending, noisy data', () => {
     assert.ok(score >= 0 && score <= 1, `score ${score}`)
   }
 })
+
+/** White noise that sticks at one value (plus optional tiny jitter) over [from, to). */
+function stuckNoise(count: number, seed: number, from: number, to: number, jitter = 0): number[] {
+  const random = new Random(seed + 100)
+  return whiteNoise(count, seed).map((v, i) => (i >= from && i < to ? 10.3 + jitter * random.normal() : v))
+}
+
+test('a noisy series that gets stuck alarms within the stuck stretch, then quietens', () => {
+  for (const [seed, jitter] of [
+    [11, 0],
+    [12, 0],
+    [13, 0.001],
+  ] as const) {
+    const detector = new SeriesDetector()
+    const values = stuckNoise(2000, seed, 1200, 1400, jitter)
+    const scores: number[] = []
+    const stuck: number[] = []
+    for (let i = 0; i < values.length; i++) {
+      scores.push(detector.update(START + i * 5 * MINUTE, values[i]!))
+      stuck.push(detector.components().stuck)
+    }
+    const first = scores.findIndex((s, i) => i >= 1200 && s >= 0.9)
+    assert.ok(first >= 1203 && first < 1230, `seed ${seed}: first alarm at ${first}`)
+    assert.ok(
+      Math.max(...stuck.slice(0, 1200)) < 0.5,
+      `seed ${seed}: stuck before ${Math.max(...stuck.slice(0, 1200))}`,
+    )
+    assert.ok(
+      Math.max(...stuck.slice(1260, 1400)) < 0.5,
+      `seed ${seed}: still alarming ${Math.max(...stuck.slice(1260, 1400))}`,
+    )
+  }
+})
+
+test('quantized values and integer counts that repeat often do not look stuck', () => {
+  const random = new Random(14)
+  const poisson = (rate: number): number => {
+    const limit = Math.exp(-rate)
+    let k = 0
+    for (let p = random.next(); p > limit; p *= random.next()) k++
+    return k
+  }
+  const series: Record<string, number[]> = {
+    'counts, rate 0.3': Array.from({ length: 5000 }, () => poisson(0.3)),
+    'counts, rate 3': Array.from({ length: 5000 }, () => poisson(3)),
+    'rounded sine': Array.from({ length: 5000 }, (_, i) =>
+      Math.round(20 + 3 * Math.sin(i / 50) + random.normal(0, 0.4)),
+    ),
+  }
+  for (const [name, values] of Object.entries(series)) {
+    const detector = new SeriesDetector()
+    let worst = 0
+    for (let i = 0; i < values.length; i++) {
+      detector.update(START + i * MINUTE, values[i]!)
+      if (i >= 100) worst = Math.max(worst, detector.components().stuck)
+    }
+    assert.ok(worst <= 0.5, `${name}: stuck scored ${worst}`)
+  }
+})
+
+test('serialised in the middle of a stuck run, a restored detector gives identical scores', () => {
+  const values = stuckNoise(1600, 15, 1200, 1400)
+  const times = regularTimes(1600)
+  const whole = scoreAll(times, values)
+  const first = new SeriesDetector()
+  scoreAll(times.slice(0, 1206), values.slice(0, 1206), first)
+  const restored = SeriesDetector.fromJSON(JSON.parse(JSON.stringify(first)) as SeriesDetectorState)
+  assert.deepEqual(restored.components(), { residual: 0, step: 0, shift: 0, stuck: 0 })
+  const rest = scoreAll(times.slice(1206), values.slice(1206), restored)
+  assert.deepEqual(rest, whole.slice(1206))
+  assert.ok(Math.max(...rest.slice(0, 30)) >= 0.9)
+})
