@@ -5,22 +5,23 @@
 //
 // High value (the fraud rule "three or more high-value payments among a
 // customer's last ten"): `high_value_last_10` counts payments with amount > 1,000,000 (the
-// seed's absolute threshold) among this payment and the customer's nine before it.
+// absolute threshold) among this payment and the customer's nine before it.
 // `relative_high_last_10` counts those of at least 3× the customer's mean amount at the time,
 // once the customer has 3 earlier payments: the same idea for customers whose usual amounts
 // are far from the platform's. Both are kept as 10-bit masks, newest in bit 0.
 
 import type { Payment } from '../events.ts'
-import { hourCos, hourSin, isNight, secondsSince, utcHourOfDay } from './event-time.ts'
-import { type EventTimeWindowState, minuteAndHour, windowObserve } from './event-time-window.ts'
+import { observeAmount } from './amount-history.ts'
+import { hourCos, hourSin, isNight, utcHourOfDay } from './event-time.ts'
+import type { EventTimeWindowState } from './event-time-window.ts'
 import type { FeatureExtractor } from './extractor.ts'
 import { allocateFeatures } from './feature-vector.ts'
 import { type FirstSeenState, firstSeenObserve, locationCell } from './first-seen.ts'
 import { merchantRisk } from './merchant-risk.ts'
-import { centsQuantum, type RecentValuesState, recentPush, robustZScore } from './recent-values.ts'
-import { flag, ratioToAverage, signedLog1p } from './scaling.ts'
+import type { RecentValuesState } from './recent-values.ts'
+import { flag, signedLog1p } from './scaling.ts'
 import { defineSchema } from './schema.ts'
-import { type WelfordState, welfordUpdate, welfordZScore } from './welford.ts'
+import type { WelfordState } from './welford.ts'
 
 /** Strictly above this is high value. */
 export const highValueAmount = 1_000_000
@@ -90,11 +91,10 @@ const lastTen = 0x3ff
 export const extractPayment: FeatureExtractor<Payment, PaymentState> = (event, state, t) => {
   const before = state?.v === 1 ? state : undefined
   const amount = event.amount
-  const stats = before?.amount
-  const count = stats?.n ?? 0
-  const seen = windowObserve(before?.window, t, minuteAndHour)
+  const history = observeAmount(before, amount, t)
+  const count = history.earlier
   const highMask = (((before?.highMask ?? 0) << 1) | flag(amount > highValueAmount)) & lastTen
-  const relativelyHigh = count >= relativeHighMinHistory && amount >= relativeHighFactor * stats!.mean
+  const relativelyHigh = count >= relativeHighMinHistory && amount >= relativeHighFactor * history.mean
   const relativeHighMask = (((before?.relativeHighMask ?? 0) << 1) | flag(relativelyHigh)) & lastTen
   const { lat, lng } = event.location
   const device = firstSeenObserve(
@@ -110,17 +110,17 @@ export const extractPayment: FeatureExtractor<Payment, PaymentState> = (event, s
   const f = allocateFeatures(paymentSchema.names.length)
   f[at.amount] = amount
   f[at.log_amount] = signedLog1p(amount)
-  f[at.amount_vs_customer_avg] = ratioToAverage(amount, stats?.mean ?? 0, count)
-  f[at.amount_zscore] = welfordZScore(stats, amount)
-  f[at.amount_robust_zscore] = robustZScore(before?.recent, amount, centsQuantum)
-  f[at.count_last_minute] = seen.shortCount
-  f[at.count_last_hour] = seen.longCount
+  f[at.amount_vs_customer_avg] = history.vsAverage
+  f[at.amount_zscore] = history.zscore
+  f[at.amount_robust_zscore] = history.robustZscore
+  f[at.count_last_minute] = history.countLastMinute
+  f[at.count_last_hour] = history.countLastHour
   f[at.high_value_last_10] = bitCount(highMask)
   f[at.relative_high_last_10] = bitCount(relativeHighMask)
   f[at.new_device] = flag(device.firstSeen)
   f[at.new_location] = flag(cell.firstSeen)
   f[at.km_from_last_location] = before === undefined ? 0 : greatCircleKm(before.lat, before.lng, lat, lng)
-  f[at.seconds_since_last] = secondsSince(before?.window.latest, t)
+  f[at.seconds_since_last] = history.secondsSinceLast
   f[at.hour_of_day] = hour
   f[at.hour_sin] = hourSin(hour)
   f[at.hour_cos] = hourCos(hour)
@@ -138,9 +138,7 @@ export const extractPayment: FeatureExtractor<Payment, PaymentState> = (event, s
     features: f,
     nextState: {
       v: 1,
-      amount: welfordUpdate(stats, amount),
-      recent: recentPush(before?.recent, amount, centsQuantum),
-      window: seen.next,
+      ...history.next,
       highMask,
       relativeHighMask,
       devices: device.next,

@@ -6,14 +6,14 @@
 // event-time-window.ts for late events), which is only meaningful for time-ordered replays.
 
 import type { ReplayedRecord } from '../events.ts'
-import { secondsSince } from './event-time.ts'
-import { type EventTimeWindowState, minuteAndHour, windowObserve } from './event-time-window.ts'
+import { observeAmount } from './amount-history.ts'
+import type { EventTimeWindowState } from './event-time-window.ts'
 import type { FeatureExtractor } from './extractor.ts'
 import { allocateFeatures } from './feature-vector.ts'
-import { centsQuantum, type RecentValuesState, recentPush, robustZScore } from './recent-values.ts'
-import { flag, ratioToAverage, signedLog1p } from './scaling.ts'
+import type { RecentValuesState } from './recent-values.ts'
+import { flag, signedLog1p } from './scaling.ts'
 import { defineSchema } from './schema.ts'
-import { type WelfordState, welfordUpdate, welfordZScore } from './welford.ts'
+import type { WelfordState } from './welford.ts'
 
 export const recordSchema = defineSchema([
   'amount',
@@ -41,9 +41,7 @@ export const recordEntityKey = (event: ReplayedRecord): string => event.merchant
 export const extractRecord: FeatureExtractor<ReplayedRecord, RecordState> = (event, state, t) => {
   const before = state?.v === 1 ? state : undefined
   const amount = event.amount
-  const stats = before?.amount
-  const count = stats?.n ?? 0
-  const seen = windowObserve(before?.window, t, minuteAndHour)
+  const history = observeAmount(before, amount, t)
 
   const at = recordSchema.at
   const f = allocateFeatures(recordSchema.names.length)
@@ -51,21 +49,13 @@ export const extractRecord: FeatureExtractor<ReplayedRecord, RecordState> = (eve
   f[at.log_amount] = signedLog1p(amount)
   f[at.is_debit] = flag(event.operation_type === 'debit')
   f[at.is_outgoing] = flag(event.side === 'outgoing')
-  f[at.amount_vs_merchant_avg] = ratioToAverage(amount, stats?.mean ?? 0, count)
-  f[at.amount_zscore] = welfordZScore(stats, amount)
-  f[at.amount_robust_zscore] = robustZScore(before?.recent, amount, centsQuantum)
-  f[at.count_last_minute] = seen.shortCount
-  f[at.count_last_hour] = seen.longCount
-  f[at.seconds_since_last] = secondsSince(before?.window.latest, t)
-  f[at.merchant_event_count] = count + 1
+  f[at.amount_vs_merchant_avg] = history.vsAverage
+  f[at.amount_zscore] = history.zscore
+  f[at.amount_robust_zscore] = history.robustZscore
+  f[at.count_last_minute] = history.countLastMinute
+  f[at.count_last_hour] = history.countLastHour
+  f[at.seconds_since_last] = history.secondsSinceLast
+  f[at.merchant_event_count] = history.earlier + 1
 
-  return {
-    features: f,
-    nextState: {
-      v: 1,
-      amount: welfordUpdate(stats, amount),
-      recent: recentPush(before?.recent, amount, centsQuantum),
-      window: seen.next,
-    },
-  }
+  return { features: f, nextState: { v: 1, ...history.next } }
 }

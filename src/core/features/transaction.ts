@@ -7,15 +7,16 @@
 // models them directly (label rule 5 reads hour_of_day), independent of the timestamp.
 
 import type { PhasedTransaction } from '../events.ts'
-import { hourCos, hourSin, isNight, secondsSince } from './event-time.ts'
-import { type EventTimeWindowState, minuteAndHour, windowObserve } from './event-time-window.ts'
+import { observeAmount } from './amount-history.ts'
+import { hourCos, hourSin, isNight } from './event-time.ts'
+import type { EventTimeWindowState } from './event-time-window.ts'
 import type { FeatureExtractor } from './extractor.ts'
 import { allocateFeatures } from './feature-vector.ts'
 import { merchantRisk } from './merchant-risk.ts'
-import { centsQuantum, type RecentValuesState, recentPush, robustZScore } from './recent-values.ts'
-import { flag, ratioToAverage, signedLog1p } from './scaling.ts'
+import type { RecentValuesState } from './recent-values.ts'
+import { flag, signedLog1p } from './scaling.ts'
 import { defineSchema } from './schema.ts'
-import { type WelfordState, welfordUpdate, welfordZScore } from './welford.ts'
+import type { WelfordState } from './welford.ts'
 
 export const transactionSchema = defineSchema([
   'amount',
@@ -59,21 +60,19 @@ export const transactionEntityKey = (event: PhasedTransaction): string => event.
 export const extractTransaction: FeatureExtractor<PhasedTransaction, TransactionState> = (event, state, t) => {
   const before = state?.v === 1 ? state : undefined
   const amount = event.amount
-  const stats = before?.amount
-  const count = stats?.n ?? 0
-  const seen = windowObserve(before?.window, t, minuteAndHour)
+  const history = observeAmount(before, amount, t)
   const hour = event.hour_of_day
 
   const at = transactionSchema.at
   const f = allocateFeatures(transactionSchema.names.length)
   f[at.amount] = amount
   f[at.log_amount] = signedLog1p(amount)
-  f[at.amount_vs_user_avg] = ratioToAverage(amount, stats?.mean ?? 0, count)
-  f[at.amount_zscore] = welfordZScore(stats, amount)
-  f[at.amount_robust_zscore] = robustZScore(before?.recent, amount, centsQuantum)
-  f[at.tx_count_last_hour] = seen.longCount
-  f[at.tx_count_last_minute] = seen.shortCount
-  f[at.seconds_since_last] = secondsSince(before?.window.latest, t)
+  f[at.amount_vs_user_avg] = history.vsAverage
+  f[at.amount_zscore] = history.zscore
+  f[at.amount_robust_zscore] = history.robustZscore
+  f[at.tx_count_last_hour] = history.countLastHour
+  f[at.tx_count_last_minute] = history.countLastMinute
+  f[at.seconds_since_last] = history.secondsSinceLast
   f[at.hour_of_day] = hour
   f[at.hour_sin] = hourSin(hour)
   f[at.hour_cos] = hourCos(hour)
@@ -82,15 +81,7 @@ export const extractTransaction: FeatureExtractor<PhasedTransaction, Transaction
   f[at.device_known] = flag(event.device_known)
   f[at.merchant_risk] = merchantRisk(event.merchant_category)
   f[at.reported_tx_last_hour] = event.transactions_last_hour
-  f[at.user_event_count] = count + 1
+  f[at.user_event_count] = history.earlier + 1
 
-  return {
-    features: f,
-    nextState: {
-      v: 1,
-      amount: welfordUpdate(stats, amount),
-      recent: recentPush(before?.recent, amount, centsQuantum),
-      window: seen.next,
-    },
-  }
+  return { features: f, nextState: { v: 1, ...history.next } }
 }
