@@ -18,6 +18,7 @@
 import { ErrorCodes, LookoutError } from '../../errors.ts'
 import { Random } from '../random.ts'
 import type { Contribution, Detector, DetectorState } from './detector.ts'
+import { optionError, positiveIntegerOption } from './options.ts'
 
 export const HALF_SPACE_TREES_TYPE = 'half-space-trees'
 
@@ -78,17 +79,10 @@ export interface HalfSpaceTreesState extends DetectorState {
   readonly firstWindow: boolean
 }
 
-function invalid(setting: string, value: unknown, allowed: string): LookoutError {
-  return new LookoutError(
-    ErrorCodes.CONFIG_INVALID,
-    `half-space-trees: ${setting} = ${JSON.stringify(value)} is not allowed; expected ${allowed}`,
-  )
-}
-
-function positiveInteger(setting: string, value: number, max: number): number {
-  if (!Number.isInteger(value) || value < 1 || value > max) throw invalid(setting, value, `an integer in 1..${max}`)
-  return value
-}
+const invalid = (setting: string, value: unknown, allowed: string) =>
+  optionError('half-space-trees', setting, value, allowed)
+const positiveInteger = (setting: string, value: number, max: number) =>
+  positiveIntegerOption('half-space-trees', setting, value, max)
 
 export class HalfSpaceTrees implements Detector {
   readonly name = 'half-space-trees'

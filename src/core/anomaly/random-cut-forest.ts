@@ -19,6 +19,7 @@
 import { ErrorCodes, LookoutError } from '../../errors.ts'
 import { Random, type RandomState } from '../random.ts'
 import type { Contribution, Detector, DetectorState } from './detector.ts'
+import { optionError, positiveIntegerOption } from './options.ts'
 
 export const RANDOM_CUT_FOREST_TYPE = 'random-cut-forest'
 
@@ -70,17 +71,10 @@ export interface RandomCutForestState extends DetectorState {
   readonly forest: readonly TreeState[]
 }
 
-function invalid(setting: string, value: unknown, allowed: string): LookoutError {
-  return new LookoutError(
-    ErrorCodes.CONFIG_INVALID,
-    `random-cut-forest: ${setting} = ${JSON.stringify(value)} is not allowed; expected ${allowed}`,
-  )
-}
-
-function positiveInteger(setting: string, value: number, max: number): number {
-  if (!Number.isInteger(value) || value < 1 || value > max) throw invalid(setting, value, `an integer in 1..${max}`)
-  return value
-}
+const invalid = (setting: string, value: unknown, allowed: string) =>
+  optionError('random-cut-forest', setting, value, allowed)
+const positiveInteger = (setting: string, value: number, max: number) =>
+  positiveIntegerOption('random-cut-forest', setting, value, max)
 
 /** One tree over the shared window of points; nodes 0..2n−1, leaves flagged. */
 class CutTree {
