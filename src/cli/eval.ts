@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { ErrorCodes, LookoutError } from '../errors.ts'
-import { type EvalSource, evalSources, formatEvalTable, runEval } from '../services/eval.ts'
-import { runDriftEval } from '../services/eval-drift.ts'
+import { type EvalSource, evalSources, formatEvalTable, runEval } from '../offline/eval.ts'
+import { runDriftEval } from '../offline/eval-drift.ts'
 import { configFrom } from './program.ts'
 
 function integer(name: string, text: string, min: number, max: number): number {

@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander'
 import { ErrorCodes, LookoutError } from '../errors.ts'
-import { loadModelFile, scoreFile } from '../services/offline.ts'
+import { loadModelFile, scoreFile } from '../offline/offline.ts'
 import { configFrom } from './program.ts'
 
 function positiveInteger(name: string, text: string): number {

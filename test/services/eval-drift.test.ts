@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { evaluateDrift, formatDriftEval, phaseTransitions } from '../../src/services/eval-drift.ts'
+import { evaluateDrift, formatDriftEval, phaseTransitions } from '../../src/offline/eval-drift.ts'
 
 test('phase transitions of two cycles', () => {
   assert.deepEqual(phaseTransitions(500_000), [100_000, 200_000, 250_000, 350_000, 450_000])

@@ -1,7 +1,7 @@
 // The quality report on small runs of each labelled source.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { formatEvalTable, runEval } from '../../src/services/eval.ts'
+import { formatEvalTable, runEval } from '../../src/offline/eval.ts'
 
 test('eval over a normal → drift change reports both phases and every detector', () => {
   const report = runEval({

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { PhasedGenerator } from '../../src/core/sources/phased.ts'
 import { isLookoutError } from '../../src/errors.ts'
-import { OfflinePipeline, partitionOf, scoreFile, splitCsv } from '../../src/services/offline.ts'
+import { OfflinePipeline, partitionOf, scoreFile, splitCsv } from '../../src/offline/offline.ts'
 
 const directory = mkdtempSync(join(tmpdir(), 'lookout-score-'))
 after(() => rmSync(directory, { recursive: true, force: true }))

@@ -20,7 +20,7 @@ import { decodeEvent, type EnrichedEvent, enrich, entityKeyOf, type ScoredEvent 
 import { detectorNames, type LoadedModel, PartitionScorer } from '../core/pipeline/scorer.ts'
 import { parseTimestamp } from '../core/sources/metrics.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
-import { decodeEnriched } from './score.ts'
+import { decodeEnriched } from '../services/score.ts'
 
 /** The partition the Kafka client's default partitioner gives `key` (see partitioners.js). */
 export function partitionOf(key: string, partitions: number): number {
