@@ -1,5 +1,6 @@
-// Runs the whole test suite against a real local Kafka broker: installs it (once), starts it
-// on fresh storage, runs every test file with Node's test runner, and stops the broker.
+// The broker tests (`npm run test:kafka`): installs the local Kafka broker (once), starts it on
+// fresh storage, runs every `*.kafka.test.ts` file (or the files given) with Node's test runner
+// and TEST_KAFKA_BROKERS set, and stops the broker. Tests that need no broker: scripts/test-unit.ts.
 import { spawn } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -25,7 +26,7 @@ process.stdout.write(`test broker healthy at ${started.bootstrap} in ${(started.
 const files = process.argv.slice(2)
 const child = spawn(
   process.execPath,
-  ['--test', '--test-concurrency=2', '--test-timeout=240000', ...(files.length ? files : ['test/**/*.test.ts'])],
+  ['--test', '--test-concurrency=2', '--test-timeout=240000', ...(files.length ? files : ['test/**/*.kafka.test.ts'])],
   { cwd: root, stdio: 'inherit', env: { ...process.env, TEST_KAFKA_BROKERS: started.bootstrap } },
 )
 const code = await new Promise<number>((done) => child.on('close', (status) => done(status ?? 1)))
