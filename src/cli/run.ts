@@ -2,7 +2,8 @@ import { type Command, Option } from 'commander'
 import { ErrorCodes, LookoutError } from '../errors.ts'
 import { ensureCatalogue } from '../kafka/admin.ts'
 import { kafkaContext } from '../kafka/context.ts'
-import { type PipelineService, pipelineServices, startService } from '../services/run.ts'
+import { serviceDefinitions, serviceNames } from '../services/index.ts'
+import { serviceDefinition, startService } from '../services/run.ts'
 import { resolveCluster } from './cluster.ts'
 import { configFrom } from './program.ts'
 import { untilSignal } from './up.ts'
@@ -10,15 +11,16 @@ import { untilSignal } from './up.ts'
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
-    .description(`run one pipeline service (${pipelineServices.join(', ')}) until Ctrl-C`)
-    .argument('<service>', pipelineServices.join(' | '))
+    .description(`run one pipeline service (${serviceNames.join(', ')}) until Ctrl-C`)
+    .argument('<service>', serviceNames.join(' | '))
     .addOption(new Option('--instances <n>', 'processor instances in this process (one consumer group)').default('1'))
+    .addHelpText(
+      'after',
+      `\nServices:\n${serviceDefinitions.map((service) => `  ${service.name.padEnd(8)} ${service.description}`).join('\n')}`,
+    )
     .action(async (service: string, options: { instances: string }, command: Command) => {
-      if (!(pipelineServices as readonly string[]).includes(service)) {
-        throw new LookoutError(ErrorCodes.USAGE, `unknown service "${service}"`, {
-          hint: `use one of: ${pipelineServices.join(', ')}`,
-        })
-      }
+      // an unknown name fails before any connection, naming the services there are
+      serviceDefinition(service)
       const instances = Number(options.instances)
       if (!Number.isInteger(instances) || instances < 1 || instances > 64) {
         throw new LookoutError(ErrorCodes.CONFIG_INVALID, `invalid --instances ${JSON.stringify(options.instances)}`, {
@@ -29,7 +31,7 @@ export function registerRunCommand(program: Command): void {
       const cluster = await resolveCluster(config, { startLocal: false })
       const context = kafkaContext(config, cluster.brokers)
       await ensureCatalogue(context)
-      const running = await startService(service as PipelineService, config, context, { instances })
+      const running = await startService(service, config, context, { instances })
       await untilSignal()
       await running.stop()
     })

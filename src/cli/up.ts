@@ -2,7 +2,8 @@ import type { Config } from '../config/settings.ts'
 import { ensureCatalogue } from '../kafka/admin.ts'
 import { kafkaContext } from '../kafka/context.ts'
 import { logger } from '../log.ts'
-import { pipelineServices, type RunningService, startService } from '../services/run.ts'
+import { serviceNames } from '../services/index.ts'
+import { type RunningService, startService } from '../services/run.ts'
 import { resolveCluster } from './cluster.ts'
 
 const log = logger('up')
@@ -40,7 +41,7 @@ export async function runUp(
   try {
     const context = kafkaContext(config, cluster.brokers)
     await ensureCatalogue(context)
-    for (const name of pipelineServices) {
+    for (const name of serviceNames) {
       const service: RunningService = await startService(name, config, context)
       started.push(service)
     }

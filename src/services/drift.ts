@@ -9,6 +9,7 @@ import { isEventKind } from '../core/features/index.ts'
 import type { ScoredEvent } from '../core/pipeline/events.ts'
 import type { OutputRecord, Processor } from '../kafka/processor.ts'
 import { topicName } from '../kafka/topics.ts'
+import type { ServiceDefinition } from './service.ts'
 
 export interface DriftServiceOptions {
   topicPrefix: string
@@ -87,4 +88,22 @@ export function driftProcessor(options: DriftServiceOptions): Processor<ScoredEv
       return outputs
     },
   }
+}
+
+export const driftService: ServiceDefinition = {
+  name: 'drift',
+  description: 'anomaly-scores → drift-events and retraining-triggers, per event kind and partition',
+  section: 'drift',
+  async start(context) {
+    const { config, kafka } = context
+    const options: DriftServiceOptions = {
+      topicPrefix: kafka.topicPrefix,
+      monitor: {
+        threshold: config['score.threshold'],
+        cooldownEvents: config['drift.cooldownEvents'],
+        trainWindowEvents: config['drift.trainWindowEvents'],
+      },
+    }
+    return { runtimes: context.processorRuntimes('anomalyScores', () => driftProcessor(options)) }
+  },
 }

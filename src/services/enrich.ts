@@ -3,6 +3,7 @@ import { type FeatureKind, featureKinds } from '../core/features/index.ts'
 import { decodeEvent, enrich, entityKeyOf } from '../core/pipeline/events.ts'
 import type { OutputRecord, Processor } from '../kafka/processor.ts'
 import { topicName } from '../kafka/topics.ts'
+import type { ServiceDefinition } from './service.ts'
 
 /**
  * enrich: raw events → per-entity features. The entity's state (running averages, windows,
@@ -30,4 +31,14 @@ export function enrichProcessor(topicPrefix: string): Processor<LookoutEvent> {
       return outputs
     },
   }
+}
+
+export const enrichService: ServiceDefinition = {
+  name: 'enrich',
+  description: 'raw events → per-entity features (raw-transactions → enriched-features)',
+  section: 'enrich',
+  async start(context) {
+    const prefix = context.kafka.topicPrefix
+    return { runtimes: context.processorRuntimes('rawTransactions', () => enrichProcessor(prefix)) }
+  },
 }

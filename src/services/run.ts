@@ -1,206 +1,158 @@
+// The generic service runner: the HTTP server (/health, /metrics), the service's own start,
+// its processor runtimes, and one stop that closes all of it, also after a failed start.
+
 import type { Server } from 'node:http'
-import type { Config } from '../config/settings.ts'
-import type { EventKind } from '../core/features/index.ts'
-import { ShadowJudge } from '../core/pipeline/shadow.ts'
+import { flagName } from '../config/load.ts'
+import { type Config, type SettingKey, settings } from '../config/settings.ts'
+import { ErrorCodes, LookoutError } from '../errors.ts'
 import type { KafkaContext } from '../kafka/context.ts'
 import { ProcessorRuntime } from '../kafka/processor.ts'
 import { topicName } from '../kafka/topics.ts'
 import { logger } from '../log.ts'
-import { alertProcessor } from './alert.ts'
-import { driftProcessor } from './drift.ts'
-import { enrichProcessor } from './enrich.ts'
 import { serviceRegistry, startServiceServer } from './http.ts'
-import { ModelRegistry, promotionRecords, publishRegistryRecords } from './models.ts'
-import { scoreProcessor } from './score.ts'
-import { consoleSink, type Sink, SinkDispatcher, slackBotSink, slackWebhookSink, webhookSink } from './sinks.ts'
-import { TrainService } from './train.ts'
+import { serviceDefinitions } from './index.ts'
+import type { ServiceContext, ServiceDefinition, ServiceHealth, StartedService } from './service.ts'
 
 const log = logger('service')
 
-export const pipelineServices = ['enrich', 'score', 'alert', 'drift', 'train'] as const
-export type PipelineService = (typeof pipelineServices)[number]
-
 export interface RunningService {
-  name: string
-  port: number
-  runtimes: ProcessorRuntime<unknown>[]
+  readonly name: string
+  /** The port its /health and /metrics listen on. */
+  readonly port: number
+  readonly runtimes: readonly ProcessorRuntime<unknown>[]
+  /** What /health answers (503 when `ok` is false). */
+  health(): ServiceHealth
   stop(): Promise<void>
 }
 
-export function configuredSinks(config: Config): Sink[] {
-  const sinks: Sink[] = []
-  if (config['alert.console']) sinks.push(consoleSink())
-  if (config['alert.webhookUrl']) sinks.push(webhookSink(config['alert.webhookUrl']))
-  if (config['alert.slackWebhookUrl']) sinks.push(slackWebhookSink(config['alert.slackWebhookUrl']))
-  if (config['alert.slackToken'] && config['alert.slackChannel'])
-    sinks.push(slackBotSink(config['alert.slackApiUrl'], config['alert.slackToken'], config['alert.slackChannel']))
-  return sinks
+export interface StartServiceOptions {
+  /** Processor instances in this process (one consumer group, as separate processes would be). */
+  instances?: number
+  /** Instance ids (transactional id suffixes) by index; `<pid>-<index>` otherwise. */
+  instanceIds?: readonly string[]
+  /** The services to choose from; the pipeline's own list unless given. */
+  definitions?: readonly ServiceDefinition[]
+}
+
+/** The definition of `name`; an unknown name is a usage error naming the services there are. */
+export function serviceDefinition(
+  name: string,
+  definitions: readonly ServiceDefinition[] = serviceDefinitions,
+): ServiceDefinition {
+  const definition = definitions.find((service) => service.name === name)
+  if (definition) return definition
+  throw new LookoutError(ErrorCodes.USAGE, `unknown service "${name}"`, {
+    hint: `use one of: ${definitions.map((service) => service.name).join(', ')}`,
+  })
 }
 
 /**
- * Starts one pipeline service with `instances` processor instances in this process (they join
- * one consumer group, as separate processes would), plus its /health and /metrics server.
+ * Starts one service: its /health and /metrics server first (a taken port fails start-up before
+ * anything else runs), then its own `start`, then its processor runtimes. When any step fails,
+ * whatever was opened is closed again, the HTTP server included, and the error is thrown.
  */
 export async function startService(
-  name: PipelineService,
+  name: string,
   config: Config,
-  context: KafkaContext,
-  options: { instances?: number; instanceIds?: string[] } = {},
+  kafka: KafkaContext,
+  options: StartServiceOptions = {},
 ): Promise<RunningService> {
-  const registry = serviceRegistry(name)
-  const runtimes: ProcessorRuntime<unknown>[] = []
-  // the HTTP server first: a taken port fails start-up before anything else runs
-  const port = config[`${name}.port`]
-  const server: Server = await startServiceServer({
-    service: name,
-    port,
-    portSetting: `${name}.port (--${name}-port)`,
-    registry,
-    health: () => ({
-      ok: true,
-      instances: runtimes.length,
-      processed: runtimes.reduce((sum, r) => sum + r.processed, 0),
-    }),
+  const definition = serviceDefinition(name, options.definitions)
+  const registry = serviceRegistry(definition.name)
+  const portKey = `${definition.section}.port`
+  const port = (config as Readonly<Record<string, unknown>>)[portKey]
+  if (typeof port !== 'number')
+    throw new LookoutError(ErrorCodes.CONFIG_INVALID, `the ${definition.name} service has no port setting ${portKey}`)
+
+  let started: StartedService = {}
+  let runtimes: readonly ProcessorRuntime<unknown>[] = []
+  const health = (): ServiceHealth => ({
+    ...combinedHealth(runtimes, started),
+    instances: runtimes.length,
+    processed: runtimes.reduce((sum, runtime) => sum + runtime.processed, 0),
   })
-  const instances = options.instances ?? 1
-  const runtimeOptions = {
-    maxBatchRecords: config['processor.maxBatch'],
-    maxBatchWaitMs: config['processor.maxWaitMs'],
+  const server = await startServiceServer({
+    service: definition.name,
+    port,
+    portSetting: `${portKey} (--${Object.hasOwn(settings, portKey) ? flagName(portKey as SettingKey) : portKey.replaceAll('.', '-')})`,
     registry,
-  }
-  const stops: (() => Promise<void>)[] = []
-  const prefix = context.topicPrefix
-  const instanceId = (i: number) => options.instanceIds?.[i] ?? `${process.pid}-${i}`
-
-  if (name === 'enrich') {
-    for (let i = 0; i < instances; i++) {
-      runtimes.push(
-        new ProcessorRuntime(context, enrichProcessor(prefix), {
-          ...runtimeOptions,
-          inputTopics: [topicName(prefix, 'rawTransactions')],
-          instanceId: instanceId(i),
-        }) as ProcessorRuntime<unknown>,
-      )
-    }
-  } else if (name === 'score') {
-    const models = new ModelRegistry(context)
-    await models.start()
-    stops.push(() => models.stop())
-    const judges = new Map<EventKind, ShadowJudge>()
-    const deciding = new Set<string>()
-    const onShadowScore = (
-      kind: EventKind,
-      shadowVersion: string,
-      live: number | undefined,
-      shadow: number,
-      label: 0 | 1 | undefined,
-    ) => {
-      let judge = judges.get(kind)
-      if (judge?.shadowVersion !== shadowVersion) {
-        judge = new ShadowJudge(shadowVersion, {
-          minLabelled: config['models.shadowMinLabelled'],
-          promoteAfterEvents: config['models.shadowPromoteAfterEvents'],
-        })
-        judges.set(kind, judge)
-      }
-      if (deciding.has(shadowVersion)) return
-      const verdict = judge.observe(live, shadow, label)
-      if (!verdict) return
-      deciding.add(shadowVersion)
-      log.info(`shadow model ${verdict.decision === 'promote' ? 'promoted' : 'rejected'}`, {
-        version: shadowVersion,
-        reason: verdict.reason,
-      })
-      // another instance may decide too: the records say the same, so the race is harmless
-      const records =
-        verdict.decision === 'promote'
-          ? promotionRecords(models, kind, shadowVersion, `shadow: ${verdict.reason}`)
-          : [{ key: `shadow:${kind}`, value: null }]
-      void publishRegistryRecords(context, records).catch((error: unknown) => {
-        deciding.delete(shadowVersion)
-        log.error('cannot publish the shadow verdict', { version: shadowVersion, error: String(error) })
-      })
-    }
-    for (let i = 0; i < instances; i++) {
-      const processor = scoreProcessor({
-        topicPrefix: prefix,
-        threshold: config['score.threshold'],
-        checkpointEvents: config['score.checkpointEvents'],
-        models: (kind) => models.liveModel(kind),
-        shadow: (kind) => models.shadowModel(kind),
-        onShadowScore,
-      })
-      runtimes.push(
-        new ProcessorRuntime(context, processor, {
-          ...runtimeOptions,
-          inputTopics: [topicName(prefix, 'enrichedFeatures')],
-          instanceId: instanceId(i),
-        }) as ProcessorRuntime<unknown>,
-      )
-    }
-  } else if (name === 'drift') {
-    for (let i = 0; i < instances; i++) {
-      const processor = driftProcessor({
-        topicPrefix: prefix,
-        monitor: {
-          threshold: config['score.threshold'],
-          cooldownEvents: config['drift.cooldownEvents'],
-          trainWindowEvents: config['drift.trainWindowEvents'],
-        },
-      })
-      runtimes.push(
-        new ProcessorRuntime(context, processor, {
-          ...runtimeOptions,
-          inputTopics: [topicName(prefix, 'anomalyScores')],
-          instanceId: instanceId(i),
-        }) as ProcessorRuntime<unknown>,
-      )
-    }
-  } else if (name === 'train') {
-    const models = new ModelRegistry(context)
-    await models.start()
-    const trainer = new TrainService(context, models, {
-      dataDir: config.dataDir,
-      windowEvents: config['train.windowEvents'],
-    })
-    await trainer.start()
-    stops.push(async () => {
-      await trainer.stop()
-      await models.stop()
-    })
-  } else {
-    const policy = {
-      dedupWindowMs: config['alert.dedupWindowSeconds'] * 1000,
-      maxPerEntityPerHour: config['alert.maxPerEntityPerHour'],
-    }
-    for (let i = 0; i < instances; i++) {
-      runtimes.push(
-        new ProcessorRuntime(context, alertProcessor(prefix, policy), {
-          ...runtimeOptions,
-          inputTopics: [topicName(prefix, 'anomalies')],
-          instanceId: instanceId(i),
-        }) as ProcessorRuntime<unknown>,
-      )
-    }
-    for (const sink of configuredSinks(config)) {
-      const dispatcher = new SinkDispatcher(context, sink, { retryMaxMs: config['alert.retryMaxMs'], registry })
-      await dispatcher.start()
-      stops.push(() => dispatcher.stop())
-    }
+    health,
+  })
+  const closes: (() => Promise<void>)[] = [() => closeServer(server)]
+  // runtimes first, then what start opened (newest first), the HTTP server last; every step
+  // runs even when an earlier one fails, and the first failure is thrown
+  let stopping: Promise<void> | undefined
+  const stop = () => {
+    stopping ??= (async () => {
+      const results = await Promise.allSettled(runtimes.map((runtime) => runtime.stop()))
+      for (const close of [...closes].reverse()) results.push(...(await Promise.allSettled([close()])))
+      const failed = results.find((result) => result.status === 'rejected')
+      if (failed) throw failed.reason
+    })()
+    return stopping
   }
 
-  for (const runtime of runtimes) await runtime.start()
-  const address = server.address()
-  log.info(`${name} running`, { instances })
-  return {
-    name,
-    port: typeof address === 'object' && address ? address.port : port,
-    runtimes,
-    async stop() {
-      await Promise.all(runtimes.map((runtime) => runtime.stop()))
-      for (const stop of stops) await stop()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-      log.info(`${name} stopped`)
+  const instances = options.instances ?? 1
+  const context: ServiceContext = {
+    config,
+    kafka,
+    registry,
+    instances,
+    processorRuntimes: (input, processor) =>
+      Array.from(
+        { length: instances },
+        (_, i) =>
+          new ProcessorRuntime(kafka, processor(i), {
+            inputTopics: [topicName(kafka.topicPrefix, input)],
+            instanceId: options.instanceIds?.[i] ?? `${process.pid}-${i}`,
+            maxBatchRecords: config['processor.maxBatch'],
+            maxBatchWaitMs: config['processor.maxWaitMs'],
+            registry,
+          }) as ProcessorRuntime<unknown>,
+      ),
+    onStop: (close) => {
+      closes.push(close)
     },
   }
+  try {
+    started = await definition.start(context)
+    runtimes = [...(started.runtimes ?? [])]
+    for (const runtime of runtimes) await runtime.start()
+  } catch (error) {
+    await stop().catch((closing: unknown) =>
+      log.error(`closing ${definition.name} after its failed start failed too`, { error: String(closing) }),
+    )
+    throw error
+  }
+
+  const address = server.address()
+  log.info(`${definition.name} running`, { instances })
+  return {
+    name: definition.name,
+    port: typeof address === 'object' && address ? address.port : port,
+    runtimes,
+    health,
+    async stop() {
+      await stop()
+      log.info(`${definition.name} stopped`)
+    },
+  }
+}
+
+/** Not ok when any runtime or the service itself is not, with every reason. */
+function combinedHealth(runtimes: readonly ProcessorRuntime<unknown>[], started: StartedService): ServiceHealth {
+  const reasons: string[] = []
+  for (const runtime of runtimes) {
+    // a runtime without a health check yet counts as healthy
+    const check = (runtime as unknown as { health?: () => { ok: boolean; reason?: string } }).health
+    const result = check?.call(runtime)
+    if (result && !result.ok) reasons.push(result.reason ?? 'a processor instance cannot make progress')
+  }
+  const own = started.health?.() ?? { ok: true }
+  if (!own.ok) reasons.push(own.reason ?? 'not healthy')
+  return reasons.length > 0 ? { ...own, ok: false, reason: reasons.join('; ') } : { ...own, ok: true }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()))
 }

@@ -1,10 +1,16 @@
+import type { Config } from '../config/settings.ts'
 import type { EventKind } from '../core/features/index.ts'
 import { featureKinds, isEventKind } from '../core/features/index.ts'
 import type { EnrichedEvent } from '../core/pipeline/events.ts'
 import { type LoadedModel, PartitionScorer, type PartitionScorerState } from '../core/pipeline/scorer.ts'
+import { ShadowJudge } from '../core/pipeline/shadow.ts'
+import type { KafkaContext } from '../kafka/context.ts'
 import type { OutputRecord, Processor } from '../kafka/processor.ts'
 import type { StateStore } from '../kafka/state-store.ts'
 import { topicName } from '../kafka/topics.ts'
+import { logger } from '../log.ts'
+import { ModelRegistry, promotionRecords, publishRegistryRecords } from './models.ts'
+import type { ServiceDefinition } from './service.ts'
 
 const scorerKey = '__scorer__'
 
@@ -92,4 +98,69 @@ export function scoreProcessor(
       return outputs
     },
   }
+}
+
+/**
+ * The score service's shadow judge: one ShadowJudge per kind and shadow version; its verdict
+ * promotes the shadow (live pointer) or clears it, once per version.
+ */
+export function shadowVerdicts(
+  config: Config,
+  kafka: KafkaContext,
+  models: ModelRegistry,
+): NonNullable<ScoreOptions['onShadowScore']> {
+  const log = logger('service')
+  const judges = new Map<EventKind, ShadowJudge>()
+  const deciding = new Set<string>()
+  return (kind, shadowVersion, live, shadow, label) => {
+    let judge = judges.get(kind)
+    if (judge?.shadowVersion !== shadowVersion) {
+      judge = new ShadowJudge(shadowVersion, {
+        minLabelled: config['models.shadowMinLabelled'],
+        promoteAfterEvents: config['models.shadowPromoteAfterEvents'],
+      })
+      judges.set(kind, judge)
+    }
+    if (deciding.has(shadowVersion)) return
+    const verdict = judge.observe(live, shadow, label)
+    if (!verdict) return
+    deciding.add(shadowVersion)
+    log.info(`shadow model ${verdict.decision === 'promote' ? 'promoted' : 'rejected'}`, {
+      version: shadowVersion,
+      reason: verdict.reason,
+    })
+    // another instance may decide too: the records say the same, so the race is harmless
+    const records =
+      verdict.decision === 'promote'
+        ? promotionRecords(models, kind, shadowVersion, `shadow: ${verdict.reason}`)
+        : [{ key: `shadow:${kind}`, value: null }]
+    void publishRegistryRecords(kafka, records).catch((error: unknown) => {
+      deciding.delete(shadowVersion)
+      log.error('cannot publish the shadow verdict', { version: shadowVersion, error: String(error) })
+    })
+  }
+}
+
+export const scoreService: ServiceDefinition = {
+  name: 'score',
+  description: 'enriched-features → anomaly-scores and anomalies (detectors, ensemble, rules, shadow models)',
+  section: 'score',
+  async start(context) {
+    const { config, kafka } = context
+    const models = new ModelRegistry(kafka)
+    context.onStop(() => models.stop())
+    await models.start()
+    const onShadowScore = shadowVerdicts(config, kafka, models)
+    const runtimes = context.processorRuntimes('enrichedFeatures', () =>
+      scoreProcessor({
+        topicPrefix: kafka.topicPrefix,
+        threshold: config['score.threshold'],
+        checkpointEvents: config['score.checkpointEvents'],
+        models: (kind) => models.liveModel(kind),
+        shadow: (kind) => models.shadowModel(kind),
+        onShadowScore,
+      }),
+    )
+    return { runtimes }
+  },
 }

@@ -15,7 +15,7 @@ import { topicName } from '../kafka/topics.ts'
 import { logger } from '../log.ts'
 import type { RetrainingTrigger } from './drift.ts'
 import {
-  type ModelRegistry,
+  ModelRegistry,
   type ModelVersion,
   nextVersion,
   pointer,
@@ -24,6 +24,7 @@ import {
   saveArtifact,
 } from './models.ts'
 import { decodeEnriched } from './score.ts'
+import type { ServiceDefinition } from './service.ts'
 
 const log = logger('train')
 
@@ -235,4 +236,22 @@ export class TrainService {
     await this.#work
     await this.#consumer?.close(true).catch(() => {})
   }
+}
+
+export const trainService: ServiceDefinition = {
+  name: 'train',
+  description: 'retraining-triggers → new model versions (live, or in shadow beside the live one)',
+  section: 'train',
+  async start(context) {
+    const models = new ModelRegistry(context.kafka)
+    context.onStop(() => models.stop())
+    await models.start()
+    const trainer = new TrainService(context.kafka, models, {
+      dataDir: context.config.dataDir,
+      windowEvents: context.config['train.windowEvents'],
+    })
+    context.onStop(() => trainer.stop())
+    await trainer.start()
+    return {}
+  },
 }
