@@ -54,55 +54,77 @@ export interface TransactionLike {
 
 const money = (amount: number) => amount.toFixed(2)
 
+/** crypto and wire_transfer: the merchants label rule 4 watches. */
+export function isHighRiskMerchant(category: string): boolean {
+  return (transactionRuleThresholds.highRiskMerchants as readonly string[]).includes(category)
+}
+
+interface TransactionRule {
+  readonly name: TransactionRuleName
+  readonly severity: Severity
+  matches(tx: TransactionLike): boolean
+  reason(tx: TransactionLike): string
+}
+
+const t = transactionRuleThresholds
+
+/**
+ * Label rules 1–5 in label order. The one definition of each rule: the phased generator labels
+ * its events with `firstTransactionRule`, the scorer reports `evaluateTransactionRules`.
+ */
+const transactionRules: readonly TransactionRule[] = [
+  {
+    name: 'amount_over_5x_user_avg',
+    severity: 'high',
+    matches: (tx) => tx.amount > tx.user_avg_amount * t.amountOverUserAverageFactor,
+    reason: (tx) =>
+      `amount ${money(tx.amount)} is ${(tx.amount / tx.user_avg_amount).toFixed(1)}× the user's average ` +
+      `${money(tx.user_avg_amount)} (limit ${t.amountOverUserAverageFactor}×)`,
+  },
+  {
+    name: 'over_10_tx_last_hour',
+    severity: 'medium',
+    matches: (tx) => tx.transactions_last_hour > t.transactionsLastHourAbove,
+    reason: (tx) => `${tx.transactions_last_hour} transactions in the last hour (limit ${t.transactionsLastHourAbove})`,
+  },
+  {
+    name: 'location_and_device_unknown',
+    severity: 'medium',
+    matches: (tx) => !tx.location_match && !tx.device_known,
+    reason: () => 'unfamiliar location and unknown device together',
+  },
+  {
+    name: 'high_risk_merchant_over_1000',
+    severity: 'high',
+    matches: (tx) => isHighRiskMerchant(tx.merchant_category) && tx.amount > t.highRiskMerchantAmountAbove,
+    reason: (tx) =>
+      `${money(tx.amount)} at a ${tx.merchant_category} merchant (limit ${t.highRiskMerchantAmountAbove} for high-risk merchants)`,
+  },
+  {
+    name: 'night_over_500',
+    severity: 'low',
+    matches: (tx) =>
+      tx.hour_of_day >= t.nightHourFrom && tx.hour_of_day <= t.nightHourTo && tx.amount > t.nightAmountAbove,
+    reason: (tx) =>
+      `${money(tx.amount)} at ${String(tx.hour_of_day).padStart(2, '0')}:00 (limit ${t.nightAmountAbove} between ${t.nightHourFrom}:00 and ${t.nightHourTo}:59)`,
+  },
+]
+
 /** Every transaction rule that fires, in label order (so the first is the one the label used). */
 export function evaluateTransactionRules(tx: TransactionLike): RuleHit[] {
-  const t = transactionRuleThresholds
   const hits: RuleHit[] = []
-  if (tx.amount > tx.user_avg_amount * t.amountOverUserAverageFactor)
-    hits.push({
-      rule: 'amount_over_5x_user_avg',
-      severity: 'high',
-      reason:
-        `amount ${money(tx.amount)} is ${(tx.amount / tx.user_avg_amount).toFixed(1)}× the user's average ` +
-        `${money(tx.user_avg_amount)} (limit ${t.amountOverUserAverageFactor}×)`,
-    })
-  if (tx.transactions_last_hour > t.transactionsLastHourAbove)
-    hits.push({
-      rule: 'over_10_tx_last_hour',
-      severity: 'medium',
-      reason: `${tx.transactions_last_hour} transactions in the last hour (limit ${t.transactionsLastHourAbove})`,
-    })
-  if (!tx.location_match && !tx.device_known)
-    hits.push({
-      rule: 'location_and_device_unknown',
-      severity: 'medium',
-      reason: 'unfamiliar location and unknown device together',
-    })
-  if (
-    (t.highRiskMerchants as readonly string[]).includes(tx.merchant_category) &&
-    tx.amount > t.highRiskMerchantAmountAbove
-  )
-    hits.push({
-      rule: 'high_risk_merchant_over_1000',
-      severity: 'high',
-      reason: `${money(tx.amount)} at a ${tx.merchant_category} merchant (limit ${t.highRiskMerchantAmountAbove} for high-risk merchants)`,
-    })
-  if (tx.hour_of_day >= t.nightHourFrom && tx.hour_of_day <= t.nightHourTo && tx.amount > t.nightAmountAbove)
-    hits.push({
-      rule: 'night_over_500',
-      severity: 'low',
-      reason: `${money(tx.amount)} at ${String(tx.hour_of_day).padStart(2, '0')}:00 (limit ${t.nightAmountAbove} between ${t.nightHourFrom}:00 and ${t.nightHourTo}:59)`,
-    })
+  for (const rule of transactionRules)
+    if (rule.matches(tx)) hits.push({ rule: rule.name, severity: rule.severity, reason: rule.reason(tx) })
   return hits
 }
 
 export type TransactionLabelRule = 0 | 1 | 2 | 3 | 4 | 5
 
-/** The label rule (1–5) that would have labelled `tx`, first match wins, or 0. */
+/** The label rule (1–5) that labels `tx`, first match wins, or 0 (allocation-free: the generator's hot path). */
 export function firstTransactionRule(tx: TransactionLike): TransactionLabelRule {
-  const first = evaluateTransactionRules(tx)[0]
-  if (first === undefined) return 0
-  return (transactionRuleNames.indexOf(first.rule as TransactionRuleName) + 1) as TransactionLabelRule
+  for (let k = 0; k < transactionRules.length; k++)
+    if (transactionRules[k]!.matches(tx)) return (k + 1) as TransactionLabelRule
+  return 0
 }
 
 // ── Payment patterns ─────────────────────────────────────────────

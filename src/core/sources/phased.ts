@@ -2,6 +2,7 @@
 // cycles normal → drift → attack every 250,000 events so detectors and drift detectors have
 // ground truth. Pure: the caller passes the wall clock per event; all randomness is seeded.
 
+import { firstTransactionRule, type TransactionLike } from '../anomaly/rules.ts'
 import type { Phase, PhasedTransaction, PhaseTransition } from '../events.ts'
 import { phaseNumber } from '../events.ts'
 import { Random } from '../random.ts'
@@ -130,15 +131,12 @@ export function phaseTransitionAt(eventNumber: number, timestampSeconds: number)
 }
 
 // ── Label rules ─────────────────────────────────────────────────────────────
+//
+// Rules 1–5 are the transaction rules of src/core/anomaly/rules.ts (one definition, which the
+// scorer reports too); rule 6 is the generator's noise: attack phase and a 15 % coin flip.
 
-export const labelRuleThresholds = {
-  amountOverUserAverageFactor: 5.0,
-  transactionsLastHourAbove: 10,
-  riskyMerchantAmountAbove: 1000,
-  nightHours: [1, 2, 3, 4],
-  nightAmountAbove: 500,
-  attackCoinProbability: 0.15,
-} as const
+/** Rule 6: an attack-phase event that no other rule labels is an anomaly with this probability. */
+export const attackCoinProbability = 0.15
 
 /** 0 when no rule fired, else the number (1–6) of the first rule that matched. */
 export type LabelRule = 0 | 1 | 2 | 3 | 4 | 5 | 6
@@ -155,45 +153,14 @@ export type LabelFields = Pick<
   | 'phase'
 >
 
-function isRiskyMerchant(category: string): boolean {
-  return category === 'crypto' || category === 'wire_transfer'
-}
-
-/** Rules 1–5, which need no randomness. Scalar arguments keep the hot path allocation-free. */
-function deterministicLabelRule(
-  amount: number,
-  userAverage: number,
-  transactionsLastHour: number,
-  locationMatch: boolean,
-  deviceKnown: boolean,
-  riskyMerchant: boolean,
-  hourOfDay: number,
-): LabelRule {
-  const t = labelRuleThresholds
-  if (amount > userAverage * t.amountOverUserAverageFactor) return 1
-  if (transactionsLastHour > t.transactionsLastHourAbove) return 2
-  if (!locationMatch && !deviceKnown) return 3
-  if (riskyMerchant && amount > t.riskyMerchantAmountAbove) return 4
-  if (hourOfDay >= 1 && hourOfDay <= 4 && amount > t.nightAmountAbove) return 5
-  return 0
-}
-
 /**
  * The phased source's label rules, first match wins. `attackCoin` is a uniform draw in [0, 1) for rule 6
  * (attack phase and coin < 0.15); the generator draws it only when rules 1–5 did not match.
  */
 export function labelTransaction(fields: LabelFields, attackCoin = 1): LabelRule {
-  const rule = deterministicLabelRule(
-    fields.amount,
-    fields.user_avg_amount,
-    fields.transactions_last_hour,
-    fields.location_match,
-    fields.device_known,
-    isRiskyMerchant(fields.merchant_category),
-    fields.hour_of_day,
-  )
+  const rule = firstTransactionRule(fields)
   if (rule !== 0) return rule
-  return fields.phase === 'attack' && attackCoin < labelRuleThresholds.attackCoinProbability ? 6 : 0
+  return fields.phase === 'attack' && attackCoin < attackCoinProbability ? 6 : 0
 }
 
 // ── Generator ───────────────────────────────────────────────────────────────
@@ -227,7 +194,6 @@ interface CompiledPhase {
   readonly hourCumulative: Float64Array | null
   readonly merchantCumulative: Float64Array
   readonly merchantCategories: readonly string[]
-  readonly merchantRisky: readonly boolean[]
 }
 
 function cumulative(weights: readonly number[]): Float64Array {
@@ -258,7 +224,6 @@ function compilePhase(phase: Phase): CompiledPhase {
     hourCumulative: parameters.hourWeights === null ? null : cumulative(parameters.hourWeights),
     merchantCumulative: cumulative(parameters.merchantMix.map((share) => share.weight)),
     merchantCategories: parameters.merchantMix.map((share) => share.category),
-    merchantRisky: parameters.merchantMix.map((share) => isRiskyMerchant(share.category)),
   }
 }
 
@@ -293,6 +258,16 @@ export class PhasedGenerator {
   #stepTransactionsLastHour = 0
   #stepRule: LabelRule = 0
   #stepPhase: CompiledPhase = compiledPhases.normal
+  /** The step's fields the label rules read, reused so that labelling allocates nothing. */
+  readonly #labelled: TransactionLike = {
+    amount: 0,
+    user_avg_amount: 0,
+    transactions_last_hour: 0,
+    location_match: false,
+    device_known: false,
+    merchant_category: '',
+    hour_of_day: 0,
+  }
 
   // ISO-8601 of the current simulated second, reused while events share it.
   #isoSecond = Number.NaN
@@ -384,16 +359,16 @@ export class PhasedGenerator {
     const transactionsLastHour = range.min + Math.floor(random.next() * (range.max - range.min + 1))
 
     const userAverage = this.#userAverage[user]!
-    let rule = deterministicLabelRule(
-      amount,
-      userAverage,
-      transactionsLastHour,
-      locationMatch,
-      deviceKnown,
-      compiled.merchantRisky[merchantIndex]!,
-      hour,
-    )
-    if (rule === 0 && compiled.phase === 'attack' && random.next() < labelRuleThresholds.attackCoinProbability) {
+    const labelled = this.#labelled
+    labelled.amount = amount
+    labelled.user_avg_amount = userAverage
+    labelled.transactions_last_hour = transactionsLastHour
+    labelled.location_match = locationMatch
+    labelled.device_known = deviceKnown
+    labelled.merchant_category = compiled.merchantCategories[merchantIndex]!
+    labelled.hour_of_day = hour
+    let rule: LabelRule = firstTransactionRule(labelled)
+    if (rule === 0 && compiled.phase === 'attack' && random.next() < attackCoinProbability) {
       rule = 6
     }
 
