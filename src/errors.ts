@@ -28,12 +28,19 @@ export class LookoutError extends Error {
   readonly code: ErrorCode
   /** What the user should do next; printed under the message. */
   readonly hint: string | undefined
+  /**
+   * Whether trying the same operation again later may succeed (a broker that is down or
+   * moving, not bad input or a bug). The processor runtime retries such failures with
+   * backoff instead of dead-lettering the record being processed (see `isRetryable`).
+   */
+  readonly retryable: boolean
 
-  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown; retryable?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'LookoutError'
     this.code = code
     this.hint = options.hint
+    this.retryable = options.retryable ?? false
   }
 
   /** The text shown to a person: the problem, then what to do. */

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import {
   Consumer,
   FetchIsolationLevels,
@@ -15,6 +14,7 @@ import { describeError } from '../errors.ts'
 import { logger } from '../log.ts'
 import { connectAdmin, ensureTopics } from './admin.ts'
 import type { KafkaContext } from './context.ts'
+import { backoffDelay, isRetryable } from './retry.ts'
 import { StateStore } from './state-store.ts'
 import { changelogTopic, topicName } from './topics.ts'
 
@@ -54,6 +54,14 @@ export interface Processor<T> {
   readonly name: string
   /** Parses and validates one record; throws with a reason for records to dead-letter. */
   decode(value: Buffer, key: string | undefined): T
+  /**
+   * Turns a partition's records into outputs, reading and writing the partition's store. Must
+   * not depend on how the records are split into calls: after a failure the runtime calls it
+   * again with the same records, or with one record at a time. An error that is not retryable
+   * (see `isRetryable`) blames the records: the one that throws on its own is dead-lettered. A
+   * retryable error (`LookoutError` with `retryable: true`) blames the moment: the batch is
+   * retried with backoff.
+   */
   process(records: InputRecord<T>[], context: ProcessorContext): OutputRecord[]
   /** Called after each committed batch (outside the transaction), e.g. for side effects. */
   afterCommit?(outputs: OutputRecord[]): void | Promise<void>
@@ -69,6 +77,17 @@ export interface RuntimeOptions {
   stateful?: boolean
   registry?: Registry
   sessionTimeoutMs?: number
+  /** Backoff between attempts after a failed batch: doubles from `baseDelayMs` up to `maxDelayMs`. */
+  retryBaseDelayMs?: number
+  retryMaxDelayMs?: number
+  /** This many failed attempts in a row, not attributable to a record, report the runtime stalled. */
+  stallAfterFailures?: number
+}
+
+/** What `/health` shows for one runtime: `ok: false` while it cannot make progress, and why. */
+export interface ProcessorHealth {
+  ok: boolean
+  reason?: string
 }
 
 const log = logger('processor')
@@ -78,6 +97,40 @@ const maxChunkBytes = 900 * 1024
 
 /** A batch slower than this is logged with where its time went. */
 const slowBatchMs = 500
+
+/**
+ * `process()` threw for the records of one or more partitions. Nothing reached Kafka (the
+ * transaction begins after processing), so the batch can be retried from memory.
+ */
+class ProcessingFailure extends Error {
+  readonly failures: { key: string; from: bigint; to: bigint; error: unknown }[]
+
+  constructor(failures: { key: string; from: bigint; to: bigint; error: unknown }[]) {
+    const where = failures.map((f) => `${f.key} offsets ${f.from}..${f.to}`).join(', ')
+    super(`process() threw for ${where}: ${describeError(failures[0]!.error)}`, { cause: failures[0]!.error })
+    this.failures = failures
+  }
+
+  /** Retryable when the processor says its failure is (e.g. a dependency that is down). */
+  get retryable(): boolean {
+    return this.failures.some((f) => isRetryable(f.error))
+  }
+}
+
+/** One partition's records processed one at a time: the store and outputs of the good ones, the errors of the others by index. */
+interface Isolated {
+  store: StateStore
+  outputs: OutputRecord[]
+  failed: Map<number, unknown>
+}
+
+/** A new store with `store`'s committed contents (and its pending writes if asked). */
+function copyStore(store: StateStore, withPending: boolean): StateStore {
+  const copy = new StateStore()
+  for (const [key, value] of store.entries()) copy.restore(key, value)
+  if (withPending) for (const [key, value] of store.pendingChanges()) copy.put(key, value)
+  return copy
+}
 
 function headerMap(headers: Map<Buffer, Buffer> | undefined): Map<string, string> {
   const map = new Map<string, string>()
@@ -96,6 +149,18 @@ function createMetrics(registry: Registry | undefined) {
     deadLetters: new Counter({
       name: 'processor_dead_letters_total',
       help: 'records sent to the dead-letter topic',
+      labelNames,
+      registers,
+    }),
+    recordFailures: new Counter({
+      name: 'processor_record_failures_total',
+      help: 'records that decoded but made process() throw, sent to the dead-letter topic',
+      labelNames,
+      registers,
+    }),
+    stalled: new Gauge({
+      name: 'processor_stalled',
+      help: '1 while the processor cannot make progress (repeated or non-retryable failures; /health says why)',
       labelNames,
       registers,
     }),
@@ -148,14 +213,36 @@ function metrics(registry: Registry | undefined): RuntimeMetrics {
 
 /**
  * Runs a Processor exactly once: consume (read_committed) → process → produce outputs,
- * changelog writes and input offsets in one Kafka transaction. On any failure the
- * transaction is aborted, pending state dropped, and consumption restarts from the last
- * committed offsets, so nothing is lost or duplicated.
+ * changelog writes and input offsets in one Kafka transaction.
+ *
+ * Failure policy. Any failure aborts the transaction and drops the batch's pending state
+ * (stores are replaced by copies of their committed contents, so processors' caches keyed by
+ * store start over too); the next attempt waits an exponential backoff.
+ * - Kafka failed (a leader change, a coordinator moving, the broker unreachable, the consumer
+ *   stream ending): consumption restarts from the last committed offsets.
+ * - `process()` threw a non-retryable error: the same batch is retried from memory. When the
+ *   same offsets fail again, that partition's records are processed one at a time (see
+ *   `#isolate`); a record that throws on its own goes to the dead-letter topic with the error
+ *   and its source coordinates, and the rest commit in one transaction.
+ * - Failures not attributable to a record (Kafka, or a retryable error from `process()`) that
+ *   repeat `stallAfterFailures` times in a row, or are not retryable, mark the runtime stalled:
+ *   `health()` answers `ok: false` with the reason and `processor_stalled` is 1 until a batch
+ *   commits again. The runtime never gives up on its own.
  */
 export class ProcessorRuntime<T> {
   readonly #context: KafkaContext
   readonly #processor: Processor<T>
   readonly #options: Required<Omit<RuntimeOptions, 'registry'>> & { registry?: Registry }
+  /** Partitions (`topic:partition`) whose offsets `from..to` made process() throw, and how often. */
+  readonly #suspects = new Map<string, { from: bigint; to: bigint; failures: number }>()
+  /** Failed attempts in a row (any cause), for the backoff. */
+  #attempts = 0
+  /** Failed attempts in a row not attributable to a record, for the stall report. */
+  #unattributed = 0
+  #stalled: string | undefined
+  /** Why the consumer must be rebuilt before the next batch (its stream ended, a batch failed). */
+  #resubscribeReason: unknown
+  #wakePause: (() => void) | undefined
   readonly #groupId: string
   readonly #changelog: string
   readonly #deadLetters: string
@@ -182,6 +269,9 @@ export class ProcessorRuntime<T> {
       maxBatchWaitMs: 10,
       stateful: true,
       sessionTimeoutMs: 10_000,
+      retryBaseDelayMs: 200,
+      retryMaxDelayMs: 10_000,
+      stallAfterFailures: 3,
       ...options,
     }
     this.#groupId = `${context.topicPrefix}lookout-${processor.name}`
@@ -189,6 +279,12 @@ export class ProcessorRuntime<T> {
     this.#deadLetters = topicName(context.topicPrefix, 'deadLetters')
     this.#metrics = metrics(options.registry)
     this.#labels = { processor: processor.name, instance: this.#options.instanceId }
+    this.#metrics.stalled.set(this.#labels, 0)
+  }
+
+  /** `ok: false` with the reason while the runtime cannot make progress (see the failure policy). */
+  health(): ProcessorHealth {
+    return this.#stalled === undefined ? { ok: true } : { ok: false, reason: this.#stalled }
   }
 
   get groupId(): string {
@@ -223,7 +319,15 @@ export class ProcessorRuntime<T> {
     } finally {
       await admin.close()
     }
-    this.#producer = new Producer<Buffer, Buffer, string, string>({
+    this.#producer = this.#createProducer()
+    this.#running = true
+    await this.#subscribe()
+    this.#lagTimer = setInterval(() => void this.#updateLag(), 2_000)
+    this.#loop = this.#run()
+  }
+
+  #createProducer(): Producer<Buffer, Buffer, string, string> {
+    return new Producer<Buffer, Buffer, string, string>({
       clientId: `${this.#context.clientId}-${this.#processor.name}-${this.#options.instanceId}`,
       bootstrapBrokers: [...this.#context.brokers],
       idempotent: true,
@@ -242,14 +346,10 @@ export class ProcessorRuntime<T> {
         headerValue: (v?: string) => (v === undefined ? undefined : Buffer.from(v)),
       },
     })
-    this.#running = true
-    await this.#subscribe()
-    this.#lagTimer = setInterval(() => void this.#updateLag(), 2_000)
-    this.#loop = this.#run()
   }
 
   async #subscribe(): Promise<void> {
-    this.#consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
+    const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
       clientId: `${this.#context.clientId}-${this.#processor.name}-${this.#options.instanceId}`,
       groupId: this.#groupId,
       bootstrapBrokers: [...this.#context.brokers],
@@ -261,25 +361,43 @@ export class ProcessorRuntime<T> {
       maxWaitTime: 20,
       maxBytes: 16 * 1024 * 1024,
     })
-    this.#stream = await this.#consumer.consume({
-      topics: this.#options.inputTopics,
-      mode: 'committed',
-      fallbackMode: 'earliest',
-      autocommit: false,
-    })
-    this.#stream.on('data', (message: RawMessage) => {
+    this.#consumer = consumer
+    let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>
+    try {
+      stream = await consumer.consume({
+        topics: this.#options.inputTopics,
+        mode: 'committed',
+        fallbackMode: 'earliest',
+        autocommit: false,
+      })
+    } catch (error) {
+      await consumer.close(true).catch(() => {})
+      throw error
+    }
+    this.#stream = stream
+    stream.on('data', (message: RawMessage) => {
       this.#buffer.push(message)
-      if (this.#buffer.length >= this.#options.maxBatchRecords * 4) this.#stream?.pause()
+      if (this.#buffer.length >= this.#options.maxBatchRecords * 4) stream.pause()
       if (this.#buffer.length >= this.#options.maxBatchRecords) this.#wake?.()
     })
-    this.#stream.on('error', (error: Error) =>
-      log.warn('consumer stream error', { processor: this.#processor.name, error }),
-    )
+    // The stream ends for good when the client gives up (e.g. the broker is unreachable): rebuild
+    // the consumer instead of waiting for records that never come.
+    const ended = (error: unknown) => {
+      if (stream !== this.#stream || !this.#running) return
+      this.#stream = undefined
+      this.#resubscribeReason = error
+      this.#failed(error, false)
+      this.#wake?.()
+    }
+    stream.on('error', (error: Error) => ended(error))
+    stream.on('close', () => ended(new Error('the consumer stream closed')))
   }
 
   async #resubscribe(): Promise<void> {
     this.#buffer = []
-    await this.#stream?.close().catch(() => {})
+    const stream = this.#stream
+    this.#stream = undefined
+    await stream?.close().catch(() => {})
     await this.#consumer?.close(true).catch(() => {})
     this.#stores.clear()
     this.#generation = -1
@@ -304,24 +422,112 @@ export class ProcessorRuntime<T> {
   }
 
   async #run(): Promise<void> {
+    /** A batch whose process() threw, retried from memory while the group generation holds. */
+    let retry: { batch: RawMessage[]; generation: number } | undefined
     while (this.#running) {
-      const batch = await this.#nextBatch()
+      if (this.#resubscribeReason !== undefined) {
+        try {
+          await this.#resubscribe()
+          this.#resubscribeReason = undefined
+        } catch (error) {
+          this.#failed(error, false, 'rejoining the consumer group failed')
+          await this.#pause()
+          continue
+        }
+      }
+      if (retry && retry.generation !== this.#consumer?.generationId) {
+        // partitions may have moved meanwhile: read again from the committed offsets
+        retry = undefined
+        this.#resubscribeReason = new Error('the group rebalanced while a failed batch waited for its retry')
+        continue
+      }
+      const batch = retry ? retry.batch : await this.#nextBatch()
+      retry = undefined
       if (batch.length === 0) continue
       try {
         await this.#processBatch(batch)
+        this.#progressed()
       } catch (error) {
         this.#metrics.aborts.inc(this.#labels)
-        log.warn('batch failed; aborting and resuming from the last committed offsets', {
-          processor: this.#processor.name,
-          error: describeError(error),
-        })
-        for (const store of this.#stores.values()) store.discardPending()
         const transaction = this.#producer?.transaction
         if (transaction && !transaction.completed) await transaction.abort().catch(() => {})
-        await this.#resubscribe().catch((e) => log.error('resubscribe failed', { error: String(e) }))
-        await sleep(200)
+        // drop the batch's pending writes, and every cache a processor keeps per store object
+        for (const [partition, store] of this.#stores) this.#stores.set(partition, copyStore(store, false))
+        if (error instanceof ProcessingFailure) {
+          retry = { batch, generation: this.#consumer?.generationId ?? -1 }
+          for (const { key, from, to, error: cause } of error.failures) {
+            if (isRetryable(cause)) continue // the moment's fault, not the records'
+            const known = this.#suspects.get(key)
+            const again = known !== undefined && from <= known.to && to >= known.from
+            this.#suspects.set(key, { from, to, failures: again ? known.failures + 1 : 1 })
+          }
+          this.#failed(error, !error.retryable, 'process() threw; retrying the batch')
+        } else {
+          this.#failed(error, false, 'batch failed; resuming from the last committed offsets')
+          this.#resubscribeReason = error
+          if (!isRetryable(error)) await this.#renewProducer()
+        }
+        await this.#pause()
       }
     }
+  }
+
+  /** Counts a failed attempt; repeated or final failures not attributable to a record stall the runtime. */
+  #failed(error: unknown, attributable: boolean, message = 'consumer stream ended; rejoining the group'): void {
+    this.#attempts++
+    const retryable = isRetryable(error)
+    if (!attributable) this.#unattributed++
+    log.warn(message, {
+      processor: this.#processor.name,
+      attempt: this.#attempts,
+      retryable,
+      error: describeError(error),
+    })
+    if (attributable || (retryable && this.#unattributed < this.#options.stallAfterFailures)) return
+    const stalled = `no progress: ${this.#unattributed} failed attempt${this.#unattributed === 1 ? '' : 's'} in a row${
+      retryable ? '' : ' (not retryable)'
+    }, the last: ${describeError(error)}`
+    if (this.#stalled === undefined)
+      log.error('processor stalled; retrying with backoff', { processor: this.#processor.name, reason: stalled })
+    this.#stalled = stalled
+    this.#metrics.stalled.set(this.#labels, 1)
+  }
+
+  /** A batch committed: the failure streak is over. */
+  #progressed(): void {
+    if (this.#stalled !== undefined) log.info('processor makes progress again', { processor: this.#processor.name })
+    this.#attempts = 0
+    this.#unattributed = 0
+    this.#stalled = undefined
+    this.#metrics.stalled.set(this.#labels, 0)
+  }
+
+  /** Waits the backoff of the current failure streak; `stop()` cuts it short. */
+  async #pause(): Promise<void> {
+    if (!this.#running) return
+    const delay = backoffDelay(
+      { attempts: 0, baseDelayMs: this.#options.retryBaseDelayMs, maxDelayMs: this.#options.retryMaxDelayMs },
+      Math.max(1, this.#attempts),
+    )
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, delay)
+      function done() {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.#wakePause = done
+    })
+    this.#wakePause = undefined
+  }
+
+  /**
+   * A producer whose transaction state is beyond repair (fenced, invalid state) stays broken:
+   * replace it. The new one, with the same transactional id, aborts what the old one left open.
+   */
+  async #renewProducer(): Promise<void> {
+    const old = this.#producer
+    this.#producer = this.#createProducer()
+    await old?.close().catch(() => {})
   }
 
   /** Drops stores of partitions this instance no longer owns and restores newly owned ones. */
@@ -441,9 +647,12 @@ export class ProcessorRuntime<T> {
     const outputs: OutputRecord[] = []
     const deadLetters: OutputRecord[] = []
     const lastMessages: RawMessage[] = []
-    for (const messages of byPartition.values()) {
+    const failures: ProcessingFailure['failures'] = []
+    let recordFailures = 0
+    for (const [topicPartition, messages] of byPartition) {
       const partition = messages[0]!.partition
       const records: InputRecord<T>[] = []
+      const sources: RawMessage[] = []
       for (const message of messages) {
         const key = message.key?.length ? message.key.toString() : undefined
         try {
@@ -457,19 +666,9 @@ export class ProcessorRuntime<T> {
             timestamp: Number(message.timestamp),
             headers: headerMap(message.headers),
           })
+          sources.push(message)
         } catch (error) {
-          deadLetters.push({
-            topic: this.#deadLetters,
-            ...(key === undefined ? {} : { key }),
-            value: message.value ?? Buffer.alloc(0),
-            headers: {
-              'lookout.reason': error instanceof Error ? error.message : String(error),
-              'lookout.processor': this.#processor.name,
-              'lookout.source.topic': message.topic,
-              'lookout.source.partition': String(partition),
-              'lookout.source.offset': String(message.offset),
-            },
-          })
+          deadLetters.push(this.#deadLetter(message, error instanceof Error ? error.message : String(error)))
         }
       }
       let store = this.#stores.get(partition)
@@ -477,8 +676,36 @@ export class ProcessorRuntime<T> {
         store = new StateStore()
         this.#stores.set(partition, store)
       }
-      if (records.length > 0)
-        for (const output of this.#processor.process(records, { partition, store })) outputs.push(output)
+      if (records.length > 0) {
+        const from = records[0]!.offset
+        const to = records[records.length - 1]!.offset
+        const suspect = this.#suspects.get(topicPartition)
+        if (suspect && suspect.failures >= 2 && from <= suspect.to && to >= suspect.from) {
+          // the same offsets failed twice: find the records that fail on their own
+          let isolated: Isolated
+          try {
+            isolated = this.#isolate(records, partition, store)
+          } catch (error) {
+            failures.push({ key: topicPartition, from, to, error })
+            continue
+          }
+          store = isolated.store
+          this.#stores.set(partition, store)
+          for (const output of isolated.outputs) outputs.push(output)
+          for (const [index, error] of isolated.failed) {
+            deadLetters.push(this.#deadLetter(sources[index]!, `process() failed: ${describeError(error)}`))
+            recordFailures++
+          }
+        } else {
+          try {
+            for (const output of this.#processor.process(records, { partition, store })) outputs.push(output)
+          } catch (error) {
+            // the other partitions carry on, so that one attempt finds every partition that fails
+            failures.push({ key: topicPartition, from, to, error })
+            continue
+          }
+        }
+      }
       if (this.#options.stateful) {
         for (const [key, value] of store.pendingChanges()) {
           outputs.push({
@@ -491,6 +718,7 @@ export class ProcessorRuntime<T> {
       }
       lastMessages.push(messages[messages.length - 1]!)
     }
+    if (failures.length > 0) throw new ProcessingFailure(failures)
 
     const t2 = performance.now()
     const producer = this.#producer!
@@ -540,17 +768,83 @@ export class ProcessorRuntime<T> {
       })
     }
     for (const store of this.#stores.values()) store.commitPending()
+    for (const message of lastMessages) {
+      const key = `${message.topic}:${message.partition}`
+      const suspect = this.#suspects.get(key)
+      if (suspect && suspect.to <= message.offset) this.#suspects.delete(key)
+    }
 
     this.processed += batch.length
     this.#metrics.records.inc(this.#labels, batch.length)
     this.#metrics.outputs.inc(this.#labels, outputs.length)
     if (deadLetters.length) {
       this.#metrics.deadLetters.inc(this.#labels, deadLetters.length)
-      log.warn('records sent to the dead-letter topic', { processor: this.#processor.name, count: deadLetters.length })
+      if (recordFailures) this.#metrics.recordFailures.inc(this.#labels, recordFailures)
+      log.warn('records sent to the dead-letter topic', {
+        processor: this.#processor.name,
+        count: deadLetters.length,
+        processFailures: recordFailures,
+      })
     }
     this.#metrics.commits.inc(this.#labels)
     stopTimer()
     if (this.#processor.afterCommit) await this.#processor.afterCommit(outputs)
+  }
+
+  /**
+   * Processes one partition's records one at a time to find those that make process() throw on
+   * their own. Each pass starts from a fresh copy of the store as it was before this partition's
+   * call and stops at the first record that throws; that record is set aside and the pass starts
+   * over without it. The pass that gets through keeps its store and outputs: the state and the
+   * outputs are exactly those of processing the good records, and nothing of a failed call (its
+   * store writes, or whatever a processor cached against the store object) survives. Everything
+   * then commits in the batch's one transaction (outputs, changelog, dead letters, offsets),
+   * which keeps the batch exactly once without a transaction per record. A retryable error is
+   * not the record's fault: it fails the batch instead.
+   */
+  #isolate(records: InputRecord<T>[], partition: number, base: StateStore): Isolated {
+    const failed = new Map<number, unknown>()
+    for (;;) {
+      const store = copyStore(base, true)
+      const outputs: OutputRecord[] = []
+      let clean = true
+      for (let index = 0; index < records.length; index++) {
+        if (failed.has(index)) continue
+        try {
+          for (const output of this.#processor.process([records[index]!], { partition, store })) outputs.push(output)
+        } catch (error) {
+          if (isRetryable(error)) throw error
+          failed.set(index, error)
+          clean = false
+          break
+        }
+      }
+      if (clean) {
+        if (failed.size > 0)
+          log.warn('records fail on their own; sending them to the dead-letter topic', {
+            processor: this.#processor.name,
+            partition,
+            offsets: [...failed.keys()].map((index) => String(records[index]!.offset)).join(','),
+          })
+        return { store, outputs, failed }
+      }
+    }
+  }
+
+  #deadLetter(message: RawMessage, reason: string): OutputRecord {
+    const key = message.key?.length ? message.key.toString() : undefined
+    return {
+      topic: this.#deadLetters,
+      ...(key === undefined ? {} : { key }),
+      value: message.value ?? Buffer.alloc(0),
+      headers: {
+        'lookout.reason': reason,
+        'lookout.processor': this.#processor.name,
+        'lookout.source.topic': message.topic,
+        'lookout.source.partition': String(message.partition),
+        'lookout.source.offset': String(message.offset),
+      },
+    }
   }
 
   async #updateLag(): Promise<void> {
@@ -571,6 +865,7 @@ export class ProcessorRuntime<T> {
     if (!this.#running) return
     this.#running = false
     this.#wake?.()
+    this.#wakePause?.()
     clearInterval(this.#lagTimer)
     await this.#loop
     await this.#stream?.close().catch(() => {})

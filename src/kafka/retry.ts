@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { describeError, ErrorCodes, LookoutError } from '../errors.ts'
+import { GenericError, MultipleErrors } from '@platformatic/kafka'
+import { describeError, ErrorCodes, isLookoutError, LookoutError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 
 export interface RetryPolicy {
@@ -54,6 +55,57 @@ export async function withConnectionRetry<T>(
     {
       hint: 'check that the brokers are running and reachable (lookout broker status), or fix --brokers / LOOKOUT_BROKERS',
       cause: lastError,
+      retryable: true,
     },
   )
+}
+
+/** Kafka protocol errors that a later attempt can get past although the client marks them final. */
+const transientProtocolErrors = new Set(['BROKER_NOT_AVAILABLE', 'REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION'])
+
+/** Error codes of Node sockets that mean "the other side is (momentarily) not there". */
+const transientSocketCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+])
+
+/**
+ * Whether the operation that threw `error` may succeed if tried again later, unchanged.
+ *
+ * - Lookout's errors say so themselves (`LookoutError.retryable`).
+ * - The Kafka client's errors carry the protocol's own classification (`canRetry`: a leader
+ *   change, a moving coordinator, a timed-out request, a lost connection), plus what the runtime
+ *   recovers from by rejoining the group (`needsRejoin`) or refreshing metadata
+ *   (`hasStaleMetadata`); client timeouts and network errors are transient. An aggregate is
+ *   retryable when every error in it is: one authorization failure or fenced producer among
+ *   leader changes will not go away.
+ * - Anything else (a processor's bug, a record it cannot handle, a client usage error) is not:
+ *   trying the same input again fails the same way.
+ */
+export function isRetryable(error: unknown, depth = 0): boolean {
+  if (!(error instanceof Error) || depth > 5) return false
+  if (isLookoutError(error)) return error.retryable
+  if (GenericError.isGenericError(error)) {
+    if (MultipleErrors.isMultipleErrors(error)) {
+      const nested = error.errors.filter((e): e is Error => e instanceof Error)
+      if (nested.length > 0) return nested.every((e) => isRetryable(e, depth + 1))
+    }
+    const properties = error as GenericError
+    if (properties.producerFenced === true || properties.fencedInstanceId === true) return false
+    if (properties.canRetry === true || properties.needsRejoin === true || properties.hasStaleMetadata === true)
+      return true
+    if (typeof properties.apiId === 'string' && transientProtocolErrors.has(properties.apiId)) return true
+    // TimeoutError carries the network code with canRetry false: the request is not resent on
+    // its connection, but the batch can be
+    if (properties.code === 'PLT_KFK_NETWORK' || properties.code === 'PLT_KFK_TIMEOUT') return true
+    return error.cause !== undefined && isRetryable(error.cause, depth + 1)
+  }
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string' && transientSocketCodes.has(code)) return true
+  return error.cause !== undefined && isRetryable(error.cause, depth + 1)
 }
