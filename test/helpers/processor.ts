@@ -1,0 +1,131 @@
+// A broker-free harness for Lookout's processors: runs a `Processor` over records the way the
+// Kafka runtime does (decode, dead-letter what does not decode, process a partition's batch,
+// keep the store's writes pending until the batch "commits", then afterCommit), in memory.
+import type { InputRecord, OutputRecord, Processor } from '../../src/kafka/processor.ts'
+import { StateStore } from '../../src/kafka/state-store.ts'
+
+/** An input record with a key and a broker timestamp (see `keyed`). */
+export class KeyedRecord {
+  readonly key: string | undefined
+  readonly value: unknown
+  readonly timestamp: number
+  constructor(key: string | undefined, value: unknown, timestamp = 0) {
+    this.key = key
+    this.value = value
+    this.timestamp = timestamp
+  }
+}
+
+/** An input record with a key (and a broker timestamp, ms). */
+export function keyed(key: string | undefined, value: unknown, timestamp = 0): KeyedRecord {
+  return new KeyedRecord(key, value, timestamp)
+}
+
+/** An input record: its value (a string, a Buffer, or anything else JSON-encoded), or a `keyed` one. */
+export type HarnessRecord = unknown
+
+export interface HarnessOptions {
+  /** Records per batch (the runtime's maxBatchRecords); all in one batch when not given. */
+  batchSize?: number
+  partition?: number
+  topic?: string
+  /** Offset of the first record. */
+  fromOffset?: bigint
+}
+
+export interface DeadLetter {
+  reason: string
+  offset: bigint
+  partition: number
+  topic: string
+  value: Buffer
+}
+
+export interface HarnessResult {
+  /** What the processor returned, batch after batch. */
+  outputs: OutputRecord[]
+  /** The records that did not decode, with the reason and their coordinates. */
+  deadLetters: DeadLetter[]
+  /** The store's committed writes in order, as the changelog would carry them (undefined = tombstone). */
+  changelog: [string, unknown][]
+  batches: number
+}
+
+function encode(value: unknown): Buffer {
+  if (Buffer.isBuffer(value)) return value
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value))
+}
+
+/**
+ * Runs `processor` over `records` of one partition with `store` as that partition's state
+ * store. A batch whose `process` throws is aborted: its store writes are discarded and the
+ * error is rethrown (the runtime's failure policy is tested against the broker).
+ */
+export async function runProcessor<T>(
+  processor: Processor<T>,
+  records: readonly HarnessRecord[],
+  store: StateStore = new StateStore(),
+  options: HarnessOptions = {},
+): Promise<HarnessResult> {
+  const partition = options.partition ?? 0
+  const topic = options.topic ?? 'input'
+  const batchSize = options.batchSize ?? Math.max(records.length, 1)
+  const result: HarnessResult = { outputs: [], deadLetters: [], changelog: [], batches: 0 }
+  let offset = options.fromOffset ?? 0n
+  for (let start = 0; start < records.length; start += batchSize) {
+    const batch: InputRecord<T>[] = []
+    for (const record of records.slice(start, start + batchSize)) {
+      const raw = record instanceof KeyedRecord ? record : new KeyedRecord(undefined, record)
+      const key = raw.key
+      const value = encode(raw.value)
+      try {
+        batch.push({
+          topic,
+          partition,
+          offset,
+          key,
+          value: processor.decode(value, key),
+          timestamp: raw.timestamp,
+          headers: new Map(),
+        })
+      } catch (error) {
+        result.deadLetters.push({
+          reason: error instanceof Error ? error.message : String(error),
+          offset,
+          partition,
+          topic,
+          value,
+        })
+      }
+      offset++
+    }
+    let outputs: OutputRecord[] = []
+    try {
+      if (batch.length > 0) outputs = processor.process(batch, { partition, store })
+    } catch (error) {
+      store.discardPending()
+      throw error
+    }
+    for (const change of store.pendingChanges()) result.changelog.push(change)
+    store.commitPending()
+    result.outputs.push(...outputs)
+    result.batches++
+    if (processor.afterCommit) await processor.afterCommit(outputs)
+  }
+  return result
+}
+
+/** A store restored from a changelog, as a restarted instance (or the partition's new owner) gets it. */
+export function restoredStore(changelog: Iterable<[string, unknown]>): StateStore {
+  const store = new StateStore()
+  for (const [key, value] of changelog)
+    store.restore(key, value === undefined ? undefined : JSON.parse(JSON.stringify(value)))
+  return store
+}
+
+/** The output values of `topic` (all topics when not given), parsed. */
+export function outputValues<V = Record<string, unknown>>(result: HarnessResult, topic?: string): V[] {
+  return result.outputs
+    .filter((output) => topic === undefined || output.topic === topic)
+    .map((output) => JSON.parse(output.value.toString()) as V)
+}
