@@ -118,10 +118,47 @@ class ProcessingFailure extends Error {
 }
 
 /** One partition's records processed one at a time: the store and outputs of the good ones, the errors of the others by index. */
-interface Isolated {
+export interface Isolated {
   store: StateStore
   outputs: OutputRecord[]
   failed: Map<number, unknown>
+}
+
+/**
+ * Processes one partition's records one at a time to find those that make process() throw on
+ * their own. Each pass starts from a fresh copy of `base` (the partition's store as it was
+ * before this call) and stops at the first record that throws; that record is set aside and the
+ * pass starts over without it. The pass that gets through keeps its store and outputs: the state
+ * and the outputs are exactly those of processing the good records, and nothing of a failed call
+ * (its store writes, or whatever a processor cached against the store object) survives. The
+ * runtime then commits everything in the batch's one transaction (outputs, changelog, dead
+ * letters, offsets), which keeps the batch exactly once without a transaction per record. A
+ * retryable error is not the record's fault: it is thrown, failing the batch instead.
+ */
+export function isolateRecords<T>(
+  processor: Pick<Processor<T>, 'process'>,
+  records: InputRecord<T>[],
+  partition: number,
+  base: StateStore,
+): Isolated {
+  const failed = new Map<number, unknown>()
+  for (;;) {
+    const store = copyStore(base, true)
+    const outputs: OutputRecord[] = []
+    let clean = true
+    for (let index = 0; index < records.length; index++) {
+      if (failed.has(index)) continue
+      try {
+        for (const output of processor.process([records[index]!], { partition, store })) outputs.push(output)
+      } catch (error) {
+        if (isRetryable(error)) throw error
+        failed.set(index, error)
+        clean = false
+        break
+      }
+    }
+    if (clean) return { store, outputs, failed }
+  }
 }
 
 /** A new store with `store`'s committed contents (and its pending writes if asked). */
@@ -222,7 +259,7 @@ function metrics(registry: Registry | undefined): RuntimeMetrics {
  *   stream ending): consumption restarts from the last committed offsets.
  * - `process()` threw a non-retryable error: the same batch is retried from memory. When the
  *   same offsets fail again, that partition's records are processed one at a time (see
- *   `#isolate`); a record that throws on its own goes to the dead-letter topic with the error
+ *   `isolateRecords`); a record that throws on its own goes to the dead-letter topic with the error
  *   and its source coordinates, and the rest commit in one transaction.
  * - Failures not attributable to a record (Kafka, or a retryable error from `process()`) that
  *   repeat `stallAfterFailures` times in a row, or are not retryable, mark the runtime stalled:
@@ -684,13 +721,19 @@ export class ProcessorRuntime<T> {
           // the same offsets failed twice: find the records that fail on their own
           let isolated: Isolated
           try {
-            isolated = this.#isolate(records, partition, store)
+            isolated = isolateRecords(this.#processor, records, partition, store)
           } catch (error) {
             failures.push({ key: topicPartition, from, to, error })
             continue
           }
           store = isolated.store
           this.#stores.set(partition, store)
+          if (isolated.failed.size > 0)
+            log.warn('records fail on their own; sending them to the dead-letter topic', {
+              processor: this.#processor.name,
+              partition,
+              offsets: [...isolated.failed.keys()].map((index) => String(records[index]!.offset)).join(','),
+            })
           for (const output of isolated.outputs) outputs.push(output)
           for (const [index, error] of isolated.failed) {
             deadLetters.push(this.#deadLetter(sources[index]!, `process() failed: ${describeError(error)}`))
@@ -789,46 +832,6 @@ export class ProcessorRuntime<T> {
     this.#metrics.commits.inc(this.#labels)
     stopTimer()
     if (this.#processor.afterCommit) await this.#processor.afterCommit(outputs)
-  }
-
-  /**
-   * Processes one partition's records one at a time to find those that make process() throw on
-   * their own. Each pass starts from a fresh copy of the store as it was before this partition's
-   * call and stops at the first record that throws; that record is set aside and the pass starts
-   * over without it. The pass that gets through keeps its store and outputs: the state and the
-   * outputs are exactly those of processing the good records, and nothing of a failed call (its
-   * store writes, or whatever a processor cached against the store object) survives. Everything
-   * then commits in the batch's one transaction (outputs, changelog, dead letters, offsets),
-   * which keeps the batch exactly once without a transaction per record. A retryable error is
-   * not the record's fault: it fails the batch instead.
-   */
-  #isolate(records: InputRecord<T>[], partition: number, base: StateStore): Isolated {
-    const failed = new Map<number, unknown>()
-    for (;;) {
-      const store = copyStore(base, true)
-      const outputs: OutputRecord[] = []
-      let clean = true
-      for (let index = 0; index < records.length; index++) {
-        if (failed.has(index)) continue
-        try {
-          for (const output of this.#processor.process([records[index]!], { partition, store })) outputs.push(output)
-        } catch (error) {
-          if (isRetryable(error)) throw error
-          failed.set(index, error)
-          clean = false
-          break
-        }
-      }
-      if (clean) {
-        if (failed.size > 0)
-          log.warn('records fail on their own; sending them to the dead-letter topic', {
-            processor: this.#processor.name,
-            partition,
-            offsets: [...failed.keys()].map((index) => String(records[index]!.offset)).join(','),
-          })
-        return { store, outputs, failed }
-      }
-    }
   }
 
   #deadLetter(message: RawMessage, reason: string): OutputRecord {
