@@ -46,8 +46,9 @@ export class Random {
     return new Random(this.uint32() ^ Math.imul(this.uint32(), 0x9e3779b1))
   }
 
+  /** The four words as unsigned integers, so a state reads the same before and after a restore. */
   state(): RandomState {
-    return { a: this.#a, b: this.#b, c: this.#c, d: this.#d }
+    return { a: this.#a >>> 0, b: this.#b >>> 0, c: this.#c >>> 0, d: this.#d >>> 0 }
   }
 
   uint32(): number {
