@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { ruleOptionsFrom } from '../core/kinds.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
 import { type EvalSource, evalSources, formatEvalTable, runEval } from '../offline/eval.ts'
 import { runDriftEval } from '../offline/eval-drift.ts'
@@ -68,6 +69,7 @@ export function registerEvalCommand(program: Command): void {
         trainEvents: integer('--train-events', String(options.trainEvents), 0, events - 1),
         seed: integer('--seed', String(options.seed), 0, 2 ** 31 - 1),
         threshold: config['score.threshold'],
+        rules: ruleOptionsFrom(config),
         partitions:
           typeof options.partitions === 'string'
             ? integer('--partitions', options.partitions, 1, 10_000)

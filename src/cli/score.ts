@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander'
+import { ruleOptionsFrom } from '../core/kinds.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
 import { loadModelFile, scoreFile } from '../offline/offline.ts'
 import { configFrom } from './program.ts'
@@ -48,6 +49,7 @@ export function registerScoreCommand(program: Command): void {
         skipInvalid: Boolean(options.skipInvalid),
         ...(typeof options.rejected === 'string' ? { rejectedPath: options.rejected } : {}),
         threshold: config['score.threshold'],
+        rules: ruleOptionsFrom(config),
       })
       const rate = summary.seconds > 0 ? Math.round(summary.scored / summary.seconds) : summary.scored
       const how =

@@ -28,6 +28,32 @@ export const serviceSettings = {
     allowed: 'an integer from 100 to 10000000',
     default: 20_000,
   }),
+  'score.highValueAmount': setting({
+    description:
+      'payment rule high_value_burst: a payment above this amount is high-value (the rule fires on the high-value payment that completes a burst, so one burst alerts once)',
+    schema: kinds.number(0, Number.MAX_SAFE_INTEGER),
+    allowed: 'a number of 0 or more',
+    default: 1_000_000,
+  }),
+  'score.highValueCount': setting({
+    description: "payment rule high_value_burst: high-value payments among a customer's last 10 that make a burst",
+    schema: kinds.integer(1, 10),
+    allowed: 'an integer from 1 to 10',
+    default: 3,
+  }),
+  'score.rapidFireCount': setting({
+    description:
+      "payment rule rapid_fire: this many of a customer's last 10 payments, the current one included, within score.rapidFireWindowMs of event time",
+    schema: kinds.integer(2, 10),
+    allowed: 'an integer from 2 to 10',
+    default: 5,
+  }),
+  'score.rapidFireWindowMs': setting({
+    description: 'payment rule rapid_fire: the window of event time (ms)',
+    schema: kinds.integer(1, 86_400_000),
+    allowed: 'an integer from 1 to 86400000',
+    default: 60_000,
+  }),
   'drift.cooldownEvents': setting({
     description:
       'events of a stream (per partition) after a published drift during which further detections publish nothing, so one shift raises one drift and one trigger',

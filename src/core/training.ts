@@ -2,6 +2,7 @@
 // evaluation so that a new version can be compared with the one it would replace.
 import { IsolationForest } from './anomaly/isolation-forest.ts'
 import { type EventKind, featureKinds } from './features/index.ts'
+import { labelOf } from './kinds.ts'
 import type { EnrichedEvent } from './pipeline/events.ts'
 import { averagePrecision, rocAuc } from './quality.ts'
 
@@ -23,14 +24,6 @@ export interface Evaluation {
   meanScore: number
 }
 
-export function labelOf(event: EnrichedEvent): 0 | 1 | undefined {
-  const source = event.event
-  if (source.kind === 'transaction' || source.kind === 'point') return source.anomaly_label
-  if (source.kind === 'payment') return source.is_fraud ? 1 : 0
-  if (source.kind === 'metric') return source.anomaly_label
-  return undefined
-}
-
 export function evaluateForest(forest: IsolationForest, events: readonly EnrichedEvent[]): Evaluation {
   const scores: number[] = []
   const labels: number[] = []
@@ -38,7 +31,7 @@ export function evaluateForest(forest: IsolationForest, events: readonly Enriche
   for (const event of events) {
     const score = forest.score(Float64Array.from(event.features))
     sum += score
-    const label = labelOf(event)
+    const label = labelOf(event.event)
     if (label !== undefined) {
       scores.push(score)
       labels.push(label)

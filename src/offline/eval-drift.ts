@@ -8,6 +8,7 @@ import { settings } from '../config/settings.ts'
 import { type DriftEvent, DriftMonitor, type DriftMonitorOptions } from '../core/drift/monitor.ts'
 import type { LookoutEvent } from '../core/events.ts'
 import { entityKeyOf } from '../core/features/index.ts'
+import { labelOf } from '../core/kinds.ts'
 import { type EnrichedEvent, enrich } from '../core/pipeline/events.ts'
 import type { LoadedModel } from '../core/pipeline/scorer.ts'
 import { PartitionScorer } from '../core/pipeline/scorer.ts'
@@ -15,7 +16,6 @@ import { ShadowJudge, type ShadowJudgeOptions } from '../core/pipeline/shadow.ts
 import { precisionRecallF1 } from '../core/quality.ts'
 import { trainCandidate } from '../core/retrain.ts'
 import { PhasedGenerator, phaseCycleLength, phaseOf, phaseStarts } from '../core/sources/phased.ts'
-import { labelOf } from '../core/training.ts'
 
 export interface DriftEvalOptions {
   seed: number
@@ -183,7 +183,7 @@ export async function evaluateDrift(given: Partial<DriftEvalOptions> = {}): Prom
       recent.push(enriched)
       if (recent.length > keepRecent * 1.5) recent.splice(0, recent.length - keepRecent)
       const scored = scorer.score(enriched)
-      const label = labelOf(enriched) ?? 0
+      const label = labelOf(enriched.event) ?? 0
       labels[i] = label
       predicted[i] = scored.score >= options.threshold ? 1 : 0
       if (shadow && !pendingPromotion) {

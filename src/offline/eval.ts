@@ -3,14 +3,15 @@
 // in, as `lookout train` and a promotion would do in the stream. Every event after the
 // training window is scored and measured against its ground-truth label.
 import type { LookoutEvent, Phase } from '../core/events.ts'
+import { detectorNames, labelOf, type RuleOptions, truthOf } from '../core/kinds.ts'
 import type { EnrichedEvent } from '../core/pipeline/events.ts'
-import { detectorNames, type LoadedModel } from '../core/pipeline/scorer.ts'
+import type { LoadedModel } from '../core/pipeline/scorer.ts'
 import { averagePrecision, precisionRecallF1 } from '../core/quality.ts'
 import { MetricGenerator } from '../core/sources/metrics.ts'
 import { PaymentGenerator } from '../core/sources/payments.ts'
 import { PhasedGenerator } from '../core/sources/phased.ts'
 import { PointGenerator } from '../core/sources/points.ts'
-import { labelOf, trainForest } from '../core/training.ts'
+import { trainForest } from '../core/training.ts'
 import { OfflinePipeline } from './offline.ts'
 
 export const evalSources = ['phased', 'payments', 'points', 'metrics'] as const
@@ -30,6 +31,8 @@ export interface EvalOptions {
   partitions: number
   trees?: number
   sampleSize?: number
+  /** Rule thresholds (the score.* settings); defaults where not given. */
+  rules?: RuleOptions
 }
 
 /** Quality of one detector on one slice of events. */
@@ -66,14 +69,7 @@ export interface EvalReport {
 }
 
 /** `rules` is a detector too: 1 when any rule fired. `ensemble` is the combined score. */
-const allDetectors = [
-  detectorNames.isolationForest,
-  detectorNames.halfSpaceTrees,
-  detectorNames.entityZScore,
-  detectorNames.series,
-  'rules',
-  'ensemble',
-] as const
+const allDetectors = [...detectorNames, 'rules', 'ensemble'] as const
 
 function generatorOf(options: EvalOptions): () => LookoutEvent {
   const from = options.from ?? 0
@@ -105,10 +101,6 @@ function generatorOf(options: EvalOptions): () => LookoutEvent {
   }
 }
 
-function phaseOfEvent(event: LookoutEvent): Phase | undefined {
-  return event.kind === 'transaction' ? event.phase : undefined
-}
-
 /** Runs the source through enrich + score and measures every detector against the labels. */
 export function runEval(options: EvalOptions): EvalReport {
   if (!Number.isInteger(options.events) || options.events < 1)
@@ -116,7 +108,10 @@ export function runEval(options: EvalOptions): EvalReport {
   const trainEvents = Math.min(options.trainEvents, options.events - 1)
   const started = performance.now()
   const next = generatorOf(options)
-  const pipeline = new OfflinePipeline({ partitions: options.partitions })
+  const pipeline = new OfflinePipeline({
+    partitions: options.partitions,
+    ...(options.rules ? { rules: options.rules } : {}),
+  })
 
   // Training window: the stream runs without a model (its detectors learn, as they would),
   // and its enriched events are what `lookout train` would read from enriched-features.
@@ -159,9 +154,8 @@ export function runEval(options: EvalOptions): EvalReport {
   for (let i = 0; i < evaluated; i++) {
     const event = next()
     const scored = pipeline.process(event)
-    const enrichedLabel = scored.label ?? labelOf({ event } as EnrichedEvent) ?? 0
-    labels[i] = enrichedLabel
-    phases[i] = phaseOfEvent(event)
+    labels[i] = labelOf(event) ?? 0
+    phases[i] = truthOf(event).phase
     ensemble[i] = scored.score
     rules[i] = scored.rules.length > 0 ? 1 : 0
     for (const name in scored.scores) {

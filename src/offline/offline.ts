@@ -16,11 +16,18 @@ import { IsolationForest } from '../core/anomaly/isolation-forest.ts'
 import { SeriesDetector } from '../core/anomaly/series.ts'
 import type { LookoutEvent } from '../core/events.ts'
 import { type EventKind, eventKinds, featureKinds, isEventKind } from '../core/features/index.ts'
-import { decodeEvent, type EnrichedEvent, enrich, entityKeyOf, type ScoredEvent } from '../core/pipeline/events.ts'
-import { detectorNames, type LoadedModel, PartitionScorer } from '../core/pipeline/scorer.ts'
+import { detectorNames, kindOf, type RuleOptions } from '../core/kinds.ts'
+import {
+  decodeEnriched,
+  decodeEvent,
+  type EnrichedEvent,
+  enrich,
+  entityKeyOf,
+  type ScoredEvent,
+} from '../core/pipeline/events.ts'
+import { type LoadedModel, PartitionScorer } from '../core/pipeline/scorer.ts'
 import { parseTimestamp } from '../core/sources/metrics.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
-import { decodeEnriched } from '../services/score.ts'
 
 /** The partition the Kafka client's default partitioner gives `key` (see partitioners.js). */
 export function partitionOf(key: string, partitions: number): number {
@@ -34,6 +41,8 @@ export interface OfflinePipelineOptions {
   models?: (kind: EventKind) => LoadedModel | undefined
   /** The score service's seed (scoreProcessor's default). */
   seed?: number
+  /** Rule thresholds (the score.* settings); defaults where not given. */
+  rules?: RuleOptions
 }
 
 /** enrich + score in one process, state kept exactly as the two services keep it. */
@@ -48,7 +57,11 @@ export class OfflinePipeline {
       throw new RangeError(`partitions must be an integer ≥ 1, got ${options.partitions}`)
     this.partitions = options.partitions
     const models = options.models ?? (() => undefined)
-    this.#scorers = Array.from({ length: options.partitions }, () => new PartitionScorer(models, options.seed ?? 1))
+    const scorerOptions = options.rules ? { rules: options.rules } : {}
+    this.#scorers = Array.from(
+      { length: options.partitions },
+      () => new PartitionScorer(models, options.seed ?? 1, undefined, scorerOptions),
+    )
   }
 
   /** The enrich service's step: validates the event time, reads and writes the entity's state. */
@@ -142,6 +155,8 @@ export interface ScoreFileOptions {
   /** Rows at or above it are counted in the summary (score.threshold). */
   threshold: number
   seed?: number
+  /** Rule thresholds (the score.* settings). */
+  rules?: RuleOptions
 }
 
 export interface ScoreFileSummary {
@@ -240,50 +255,10 @@ function csvCell(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value
 }
 
-type FieldType = 'number' | 'boolean' | 'nullable'
-
-/**
- * Types of the event fields that are not strings, per kind, for CSV input (a CSV cell is
- * text). Other columns stay strings; `a.b` columns become nested fields (`location.lat`,
- * `data.0` for a point's vector); an empty cell leaves the field out.
- */
-export const csvFieldTypes: Record<EventKind, Record<string, FieldType>> = {
-  transaction: {
-    event_number: 'number',
-    ingestion_timestamp: 'number',
-    amount: 'number',
-    hour_of_day: 'number',
-    transactions_last_hour: 'number',
-    user_avg_amount: 'number',
-    amount_vs_user_avg: 'number',
-    phase_number: 'number',
-    anomaly_label: 'number',
-    label_rule: 'number',
-    location_match: 'boolean',
-    device_known: 'boolean',
-    drift_injected: 'boolean',
-  },
-  payment: {
-    ingestion_timestamp: 'number',
-    amount: 'number',
-    'location.lat': 'number',
-    'location.lng': 'number',
-    commission_amount: 'number',
-    vat_amount: 'number',
-    total_amount: 'number',
-    risk_level: 'number',
-    is_fraud: 'boolean',
-    failure_reason: 'nullable',
-  },
-  point: { id: 'number', 'data.0': 'number', 'data.1': 'number', anomaly_label: 'number' },
-  metric: { value: 'number', anomaly_label: 'number' },
-  record: { amount: 'number' },
-}
-
 const seriesColumns = new Set(['timestamp', 'value', 'anomaly_label', 'label', 'is_anomaly'])
 
 function convertCell(kind: EventKind, column: string, cell: string): unknown {
-  const type = csvFieldTypes[kind][column]
+  const type = kindOf(kind).csvFields[column]
   if (type === 'number') {
     const value = Number(cell)
     if (!Number.isFinite(value)) throw new Error(`field ${column}: ${JSON.stringify(cell)} is not a finite number`)
@@ -326,7 +301,7 @@ export function eventFromCsv(columns: readonly string[], fields: readonly string
     const cell = fields[i]!
     if (column === 'kind') continue
     if (cell === '') {
-      if (csvFieldTypes[kind][column] === 'nullable') setPath(event, column.split('.'), null)
+      if (kindOf(kind).csvFields[column] === 'nullable') setPath(event, column.split('.'), null)
       continue
     }
     setPath(event, column.split('.'), convertCell(kind, column, cell))
@@ -380,12 +355,7 @@ function detectFormat(path: string, firstRow: string | undefined): InputFormat {
   return firstRow?.trimStart().startsWith('{') ? 'jsonl' : 'csv'
 }
 
-const detailColumns = [
-  detectorNames.isolationForest,
-  detectorNames.halfSpaceTrees,
-  detectorNames.entityZScore,
-  detectorNames.series,
-] as const
+const detailColumns = detectorNames
 const seriesDetailColumns = ['residual', 'step', 'shift'] as const
 
 function rowError(row: Row, reason: string): LookoutError {
@@ -443,6 +413,7 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileSum
       ? { models: (kind: EventKind) => (kind === options.model?.kind ? options.model : undefined) }
       : {}),
     ...(options.seed === undefined ? {} : { seed: options.seed }),
+    ...(options.rules ? { rules: options.rules } : {}),
   })
 
   try {

@@ -1,17 +1,10 @@
 import type { Config } from '../config/settings.ts'
 import { type AlertPolicy, decideAlert, type EntityAlertState } from '../core/alerts.ts'
-import type { ScoredEvent } from '../core/pipeline/events.ts'
+import { decodeScored, type ScoredEvent } from '../core/pipeline/events.ts'
 import type { OutputRecord, Processor } from '../kafka/processor.ts'
 import { topicName } from '../kafka/topics.ts'
 import type { ServiceDefinition } from './service.ts'
 import { consoleSink, type Sink, SinkDispatcher, slackBotSink, slackWebhookSink, webhookSink } from './sinks.ts'
-
-export function decodeScored(text: string): ScoredEvent {
-  const event = JSON.parse(text) as ScoredEvent
-  if (typeof event?.id !== 'string' || typeof event.entity !== 'string' || typeof event.score !== 'number')
-    throw new Error('a scored event needs string id and entity and a numeric score')
-  return event
-}
 
 /** alert: anomalies → de-duplicated, rate-limited alerts with severity and reasons. */
 export function alertProcessor(topicPrefix: string, policy: AlertPolicy): Processor<ScoredEvent> {

@@ -5,8 +5,7 @@ import {
   type DriftMonitorState,
 } from '../core/drift/monitor.ts'
 import type { EventKind } from '../core/features/index.ts'
-import { isEventKind } from '../core/features/index.ts'
-import type { ScoredEvent } from '../core/pipeline/events.ts'
+import { decodeScored, type ScoredEvent } from '../core/pipeline/events.ts'
 import type { OutputRecord, Processor } from '../kafka/processor.ts'
 import { topicName } from '../kafka/topics.ts'
 import type { ServiceDefinition } from './service.ts'
@@ -32,14 +31,6 @@ export interface RetrainingTrigger {
   drift: DriftRecord
   partition: number
   requestedAt: string
-}
-
-export function decodeScored(text: string): ScoredEvent {
-  const event = JSON.parse(text) as ScoredEvent
-  if (!isEventKind(event?.kind)) throw new Error(`unknown kind ${JSON.stringify(event?.kind)}`)
-  if (typeof event.score !== 'number' || !Number.isFinite(event.score)) throw new Error('score must be a finite number')
-  if (typeof event.eventTime !== 'number') throw new Error('eventTime must be a number')
-  return event
 }
 
 const monitorKey = (kind: EventKind) => `monitor:${kind}`

@@ -1,7 +1,7 @@
 import type { Config } from '../config/settings.ts'
 import type { EventKind } from '../core/features/index.ts'
-import { featureKinds, isEventKind } from '../core/features/index.ts'
-import type { EnrichedEvent } from '../core/pipeline/events.ts'
+import { type RuleOptions, ruleOptionsFrom } from '../core/kinds.ts'
+import { decodeEnriched, type EnrichedEvent } from '../core/pipeline/events.ts'
 import { type LoadedModel, PartitionScorer, type PartitionScorerState } from '../core/pipeline/scorer.ts'
 import { ShadowJudge } from '../core/pipeline/shadow.ts'
 import type { KafkaContext } from '../kafka/context.ts'
@@ -21,6 +21,8 @@ export interface ScoreOptions {
   /** The model in use for each kind (changes when a new version is promoted). */
   models: (kind: EventKind) => LoadedModel | undefined
   seed?: number
+  /** Rule thresholds (the score.* settings); defaults where not given. */
+  rules?: RuleOptions
   /** A candidate scoring in shadow beside the live model, if any. */
   shadow?: (kind: EventKind) => LoadedModel | undefined
   /** Told each shadow-scored event: the raw Isolation Forest scores of live and shadow, and the label. */
@@ -31,16 +33,6 @@ export interface ScoreOptions {
     shadow: number,
     label: 0 | 1 | undefined,
   ) => void
-}
-
-export function decodeEnriched(text: string): EnrichedEvent {
-  const event = JSON.parse(text) as EnrichedEvent
-  if (!isEventKind(event?.kind)) throw new Error(`unknown kind ${JSON.stringify(event?.kind)}`)
-  const expected = featureKinds[event.kind].schema.names.length
-  if (!Array.isArray(event.features) || event.features.length !== expected)
-    throw new Error(`features must be an array of ${expected} numbers for kind ${event.kind}`)
-  if (typeof event.id !== 'string' || typeof event.entity !== 'string') throw new Error('id and entity must be strings')
-  return event
 }
 
 /**
@@ -62,7 +54,12 @@ export function scoreProcessor(
     process(records, { store }) {
       let scorer = scorers.get(store)
       if (!scorer) {
-        scorer = new PartitionScorer(options.models, options.seed ?? 1, store.get<PartitionScorerState>(scorerKey))
+        scorer = new PartitionScorer(
+          options.models,
+          options.seed ?? 1,
+          store.get<PartitionScorerState>(scorerKey),
+          options.rules ? { rules: options.rules } : {},
+        )
         scorers.set(store, scorer)
       } else {
         scorer.refreshModels(options.models)
@@ -156,6 +153,7 @@ export const scoreService: ServiceDefinition = {
         topicPrefix: kafka.topicPrefix,
         threshold: config['score.threshold'],
         checkpointEvents: config['score.checkpointEvents'],
+        rules: ruleOptionsFrom(config),
         models: (kind) => models.liveModel(kind),
         shadow: (kind) => models.shadowModel(kind),
         onShadowScore,

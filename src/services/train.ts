@@ -5,7 +5,7 @@
 // `lookout models promote`).
 import { Consumer, FetchIsolationLevels, type MessagesStream } from '@platformatic/kafka'
 import type { EventKind } from '../core/features/index.ts'
-import type { EnrichedEvent } from '../core/pipeline/events.ts'
+import { decodeEnriched, type EnrichedEvent } from '../core/pipeline/events.ts'
 import { trainCandidate } from '../core/retrain.ts'
 import type { TrainOptions } from '../core/training.ts'
 import { connectAdmin } from '../kafka/admin.ts'
@@ -23,7 +23,6 @@ import {
   publishRegistryRecords,
   saveArtifact,
 } from './models.ts'
-import { decodeEnriched } from './score.ts'
 import type { ServiceDefinition } from './service.ts'
 
 const log = logger('train')

@@ -1,7 +1,7 @@
 // Decoding and validation of incoming events, and the shapes of enriched and scored events.
 import type { Contribution } from '../anomaly/detector.ts'
 import type { LookoutEvent } from '../events.ts'
-import { type EventKind, entityKeyOf, extractFeatures, isEventKind } from '../features/index.ts'
+import { type EventKind, entityKeyOf, extractFeatures, featureKinds, isEventKind } from '../features/index.ts'
 
 /** An event with its entity's features, as written to `enriched-features`. */
 export interface EnrichedEvent {
@@ -150,6 +150,32 @@ export function enrich(event: LookoutEvent, state: unknown): { enriched: Enriche
     },
     nextState: extracted.nextState,
   }
+}
+
+/** Parses an enriched event (a record of enriched-features); throws an Error whose message is the dead-letter reason. */
+export function decodeEnriched(text: string): EnrichedEvent {
+  const event = JSON.parse(text) as EnrichedEvent
+  if (!isEventKind(event?.kind)) throw new Error(`unknown kind ${JSON.stringify(event?.kind)}`)
+  const expected = featureKinds[event.kind].schema.names.length
+  if (!Array.isArray(event.features) || event.features.length !== expected)
+    throw new Error(`features must be an array of ${expected} numbers for kind ${event.kind}`)
+  if (typeof event.id !== 'string' || typeof event.entity !== 'string') throw new Error('id and entity must be strings')
+  return event
+}
+
+/** Parses a scored event (a record of anomaly-scores or anomalies); throws an Error whose message is the dead-letter reason. */
+export function decodeScored(text: string): ScoredEvent {
+  const event = JSON.parse(text) as ScoredEvent
+  if (
+    typeof event?.id !== 'string' ||
+    typeof event.entity !== 'string' ||
+    typeof event.score !== 'number' ||
+    !Number.isFinite(event.score)
+  )
+    throw new Error('a scored event needs string id and entity and a numeric score')
+  if (!isEventKind(event.kind)) throw new Error(`unknown kind ${JSON.stringify(event.kind)}`)
+  if (typeof event.eventTime !== 'number') throw new Error('eventTime must be a number')
+  return event
 }
 
 export { entityKeyOf }

@@ -6,10 +6,10 @@ import { type EnsembleScore, ScoreEnsemble, type ScoreEnsembleState } from '../a
 import { HalfSpaceTrees, type HalfSpaceTreesState } from '../anomaly/half-space-trees.ts'
 import type { IsolationForest } from '../anomaly/isolation-forest.ts'
 import { EntityZScoreDetector } from '../anomaly/robust-zscore.ts'
-import { evaluateTransactionRules, type RuleHit } from '../anomaly/rules.ts'
-import { SeriesDetector, type SeriesDetectorState } from '../anomaly/series.ts'
+import type { RuleHit } from '../anomaly/rules.ts'
+import type { SeriesDetector } from '../anomaly/series.ts'
 import type { EventKind } from '../features/index.ts'
-import { featureKinds } from '../features/index.ts'
+import { type DetectorName, type KindEntry, kindOf, type RuleOptions } from '../kinds.ts'
 import type { EnrichedEvent, ScoredEvent } from './events.ts'
 
 /** An offline-trained model for one event kind. */
@@ -19,12 +19,10 @@ export interface LoadedModel {
   forest: IsolationForest
 }
 
-export const detectorNames = {
-  isolationForest: 'isolation_forest',
-  halfSpaceTrees: 'half_space_trees',
-  entityZScore: 'entity_zscore',
-  series: 'series',
-} as const
+export interface ScorerOptions {
+  /** Thresholds of the rules (score.* settings); defaults where not given. */
+  rules?: RuleOptions
+}
 
 /** Online min–max scaling to [0, 1] for Half-Space Trees (River pairs HST with MinMaxScaler). */
 interface ScalerState {
@@ -54,12 +52,17 @@ interface KindScorerState {
   hst: HalfSpaceTreesState
   ensemble: ScoreEnsembleState
   modelVersion: string | null
-  series?: Record<string, SeriesDetectorState>
+  /** The kind's per-entity detector (the series detector of metrics), by entity. */
+  series?: Record<string, unknown>
+  /** The kind's per-entity rule state (a customer's last payments), by entity. */
+  rules?: Record<string, unknown>
 }
 
 /** The scoring state of one event kind in one partition. */
 class KindScorer {
   readonly kind: EventKind
+  readonly entry: KindEntry<EventKind>
+  readonly rules: RuleOptions
   readonly names: readonly string[]
   readonly scaler: ScalerState
   readonly hst: HalfSpaceTrees
@@ -67,12 +70,21 @@ class KindScorer {
   ensemble: ScoreEnsemble
   model: LoadedModel | undefined
   readonly series = new Map<string, SeriesDetector>()
+  readonly ruleStates = new Map<string, unknown>()
   readonly #x: Float64Array
   readonly #scaled: Float64Array
 
-  constructor(kind: EventKind, model: LoadedModel | undefined, seed: number, state?: KindScorerState) {
+  constructor(
+    kind: EventKind,
+    model: LoadedModel | undefined,
+    seed: number,
+    rules: RuleOptions,
+    state?: KindScorerState,
+  ) {
     this.kind = kind
-    this.names = featureKinds[kind].schema.names
+    this.entry = kindOf(kind)
+    this.rules = rules
+    this.names = this.entry.features.schema.names
     const dimensions = this.names.length
     this.#x = new Float64Array(dimensions)
     this.#scaled = new Float64Array(dimensions)
@@ -86,8 +98,11 @@ class KindScorer {
       this.scaler = { min: [...state.scaler.min], max: [...state.scaler.max] }
       this.hst = HalfSpaceTrees.fromJSON(state.hst)
       this.ensemble = ScoreEnsemble.fromJSON(state.ensemble)
-      for (const [entity, saved] of Object.entries(state.series ?? {}))
-        this.series.set(entity, SeriesDetector.fromJSON(saved))
+      const entityDetector = this.entry.entityDetector
+      if (entityDetector)
+        for (const [entity, saved] of Object.entries(state.series ?? {}))
+          this.series.set(entity, entityDetector.fromJSON(saved))
+      for (const [entity, saved] of Object.entries(state.rules ?? {})) this.ruleStates.set(entity, saved)
     } else {
       this.scaler = { min: new Array(dimensions).fill(Infinity), max: new Array(dimensions).fill(-Infinity) }
       this.hst = new HalfSpaceTrees({ dimensions, seed, featureNames: this.names })
@@ -96,10 +111,10 @@ class KindScorer {
   }
 
   #newEnsemble(seed: number): ScoreEnsemble {
-    const detectors: string[] = [detectorNames.halfSpaceTrees]
-    if (this.zscore) detectors.push(detectorNames.entityZScore)
-    if (this.model) detectors.push(detectorNames.isolationForest)
-    if (this.kind === 'metric') detectors.push(detectorNames.series)
+    const detectors: DetectorName[] = ['half_space_trees']
+    if (this.zscore) detectors.push('entity_zscore')
+    if (this.model) detectors.push('isolation_forest')
+    if (this.entry.entityDetector) detectors.push(this.entry.entityDetector.name)
     return new ScoreEnsemble({ detectors, seed })
   }
 
@@ -114,23 +129,24 @@ class KindScorer {
     const x = this.#x
     for (let i = 0; i < x.length; i++) x[i] = event.features[i] ?? 0
     scale(this.scaler, x, this.#scaled)
-    const raw: Record<string, number> = { [detectorNames.halfSpaceTrees]: this.hst.score(this.#scaled) }
-    if (this.zscore) raw[detectorNames.entityZScore] = this.zscore.score(x)
-    if (this.model) raw[detectorNames.isolationForest] = this.model.forest.score(x)
-    if (this.kind === 'metric' && event.event.kind === 'metric') {
+    const raw: Partial<Record<DetectorName, number>> = { half_space_trees: this.hst.score(this.#scaled) }
+    if (this.zscore) raw.entity_zscore = this.zscore.score(x)
+    if (this.model) raw.isolation_forest = this.model.forest.score(x)
+    const entityDetector = this.entry.entityDetector
+    if (entityDetector) {
       let detector = this.series.get(event.entity)
       if (!detector) {
-        detector = new SeriesDetector()
+        detector = entityDetector.create()
         this.series.set(event.entity, detector)
       }
-      raw[detectorNames.series] = detector.update(event.eventTime, event.event.value)
+      raw[entityDetector.name] = detector.update(event.eventTime, entityDetector.value(event.event))
     }
-    const hits = rulesOf(event)
+    const hits = this.#rules(event)
     const combined: EnsembleScore = this.ensemble.calibrate(
-      raw,
+      raw as Record<string, number>,
       hits.map((hit) => hit.rule),
     )
-    this.ensemble.observe(raw)
+    this.ensemble.observe(raw as Record<string, number>)
     learnScale(this.scaler, x)
     this.hst.learn(this.#scaled)
     const contributions: Contribution[] = (
@@ -149,8 +165,17 @@ class KindScorer {
       rules: hits.map((hit) => hit.rule),
       contributions,
       modelVersion: this.model?.version ?? null,
-      ...groundTruth(event),
+      ...this.entry.truth(event.event),
     }
+  }
+
+  /** The kind's rules on the event, with its entity's rule state (kept per entity). */
+  #rules(event: EnrichedEvent): RuleHit[] {
+    const rules = this.entry.rules
+    if (!rules) return []
+    const { hits, next } = rules.step(event.event, event.eventTime, this.ruleStates.get(event.entity), this.rules)
+    if (next !== undefined) this.ruleStates.set(event.entity, next)
+    return hits
   }
 
   toJSON(): KindScorerState {
@@ -163,50 +188,9 @@ class KindScorer {
     if (this.series.size > 0) {
       state.series = Object.fromEntries([...this.series].map(([entity, detector]) => [entity, detector.toJSON()]))
     }
+    if (this.ruleStates.size > 0) state.rules = Object.fromEntries(this.ruleStates)
     return state
   }
-}
-
-function groundTruth(event: EnrichedEvent): Partial<ScoredEvent> {
-  const source = event.event
-  switch (source.kind) {
-    case 'transaction':
-      return {
-        label: source.anomaly_label,
-        phase: source.phase,
-        eventNumber: source.event_number,
-        amount: source.amount,
-      }
-    case 'payment':
-      return { label: source.is_fraud ? 1 : 0, amount: source.amount }
-    case 'point':
-      return { label: source.anomaly_label }
-    case 'metric':
-      return source.anomaly_label === undefined ? {} : { label: source.anomaly_label }
-    case 'record':
-      return { amount: source.amount }
-  }
-}
-
-/** Rule hits: the label rules for transactions, velocity and burst rules for payments. */
-export function rulesOf(event: EnrichedEvent): RuleHit[] {
-  const source = event.event
-  if (source.kind === 'transaction') return evaluateTransactionRules(source)
-  if (source.kind === 'payment') {
-    const names = featureKinds.payment.schema.names
-    const hits: RuleHit[] = []
-    const burst = event.features[names.indexOf('high_value_last_10')] ?? 0
-    const rapid = event.features[names.indexOf('count_last_minute')] ?? 0
-    if (burst >= 3)
-      hits.push({
-        rule: 'high_value_burst',
-        severity: 'high',
-        reason: `${burst} high-value payments among the last 10`,
-      })
-    if (rapid >= 5) hits.push({ rule: 'rapid_fire', severity: 'high', reason: `${rapid} payments within 60 seconds` })
-    return hits
-  }
-  return []
 }
 
 export interface PartitionScorerState {
@@ -217,17 +201,25 @@ export interface PartitionScorerState {
 export class PartitionScorer {
   readonly #kinds = new Map<EventKind, KindScorer>()
   readonly #seed: number
+  readonly #rules: RuleOptions
   #models: (kind: EventKind) => LoadedModel | undefined
 
-  constructor(models: (kind: EventKind) => LoadedModel | undefined, seed = 1, state?: PartitionScorerState) {
+  constructor(
+    models: (kind: EventKind) => LoadedModel | undefined,
+    seed = 1,
+    state?: PartitionScorerState,
+    options: ScorerOptions = {},
+  ) {
     this.#models = models
     this.#seed = seed
+    this.#rules = options.rules ?? {}
     for (const [kind, saved] of Object.entries(state?.kinds ?? {}) as [EventKind, KindScorerState][]) {
       const model = models(kind)
       const scorer = new KindScorer(
         kind,
         saved.modelVersion === (model?.version ?? null) ? model : undefined,
         seed,
+        this.#rules,
         saved,
       )
       scorer.useModel(model, seed)
@@ -244,7 +236,7 @@ export class PartitionScorer {
   score(event: EnrichedEvent): ScoredEvent {
     let scorer = this.#kinds.get(event.kind)
     if (!scorer) {
-      scorer = new KindScorer(event.kind, this.#models(event.kind), this.#seed)
+      scorer = new KindScorer(event.kind, this.#models(event.kind), this.#seed, this.#rules)
       this.#kinds.set(event.kind, scorer)
     }
     return scorer.score(event)

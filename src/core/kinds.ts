@@ -1,0 +1,194 @@
+// Everything Lookout knows about one event kind, in its registry entry: its features
+// (`featureKinds`, which enrich runs), its ground truth (label, phase, event number, amount),
+// its rules and the rule state they keep per entity, the detector it adds per entity, and the
+// types of its fields in a CSV file. The scorer, the trainer and the offline tools look the
+// kind up here instead of switching on it: a new kind is one more entry.
+
+import {
+  evaluateTransactionRules,
+  type PaymentPatternState,
+  type PaymentRuleOptions,
+  paymentPatternStep,
+  paymentRuleNames,
+  type RuleHit,
+  transactionRuleNames,
+} from './anomaly/rules.ts'
+import { SeriesDetector, type SeriesDetectorState } from './anomaly/series.ts'
+import type { LookoutEvent, Phase } from './events.ts'
+import { type EventKind, type EventOfKind, type FeatureKind, featureKinds, type StateOfKind } from './features/index.ts'
+
+/**
+ * The detectors the scorer runs, under the one name each is reported by (in `scores`, eval
+ * tables and `anomaly_<name>` CSV columns).
+ */
+export const detectorNames = ['isolation_forest', 'half_space_trees', 'entity_zscore', 'series'] as const
+export type DetectorName = (typeof detectorNames)[number]
+
+/** What the source knows about an event (copied into its scored event). */
+export interface GroundTruth {
+  label?: 0 | 1
+  phase?: Phase
+  eventNumber?: number
+  amount?: number
+}
+
+/** Settings of the rules (score.* in the settings schema). */
+export interface RuleOptions {
+  payment?: PaymentRuleOptions
+}
+
+/** The rule settings of a validated config. */
+export interface RuleSettings {
+  readonly 'score.highValueAmount': number
+  readonly 'score.highValueCount': number
+  readonly 'score.rapidFireCount': number
+  readonly 'score.rapidFireWindowMs': number
+}
+
+export function ruleOptionsFrom(config: RuleSettings): RuleOptions {
+  return {
+    payment: {
+      highValueAmount: config['score.highValueAmount'],
+      highValueCount: config['score.highValueCount'],
+      rapidFireCount: config['score.rapidFireCount'],
+      rapidFireWindowMs: config['score.rapidFireWindowMs'],
+    },
+  }
+}
+
+export interface KindRules<E> {
+  readonly names: readonly string[]
+  /**
+   * The hits for `event` (event time `eventTimeMs`) given its entity's rule state before it
+   * (undefined for the entity's first event) and the state after it (plain JSON; undefined
+   * when the kind's rules read the event alone).
+   */
+  step(event: E, eventTimeMs: number, state: unknown, options: RuleOptions): { hits: RuleHit[]; next?: unknown }
+}
+
+/** The detector a kind keeps per entity besides the common ones (the series detector of metrics). */
+export interface EntityDetector<E> {
+  readonly name: DetectorName
+  create(): SeriesDetector
+  fromJSON(state: unknown): SeriesDetector
+  /** The value the detector follows. */
+  value(event: E): number
+}
+
+export type CsvFieldType = 'number' | 'boolean' | 'nullable'
+
+export interface KindEntry<K extends EventKind> {
+  readonly kind: K
+  readonly features: FeatureKind<EventOfKind<K>, StateOfKind[K]>
+  /** Ground truth the source put into the event (an empty object when it has none). */
+  truth(event: EventOfKind<K>): GroundTruth
+  readonly rules?: KindRules<EventOfKind<K>>
+  readonly entityDetector?: EntityDetector<EventOfKind<K>>
+  /**
+   * Types of the fields that are not strings, for CSV input (a CSV cell is text). Other
+   * columns stay strings; `a.b` columns become nested fields (`location.lat`, `data.0` for a
+   * point's vector); an empty cell leaves the field out (a `nullable` one becomes null).
+   */
+  readonly csvFields: Readonly<Record<string, CsvFieldType>>
+}
+
+export type KindRegistry = { readonly [K in EventKind]: KindEntry<K> }
+
+export const kindRegistry: KindRegistry = Object.freeze({
+  transaction: {
+    kind: 'transaction',
+    features: featureKinds.transaction,
+    truth: (event) => ({
+      label: event.anomaly_label,
+      phase: event.phase,
+      eventNumber: event.event_number,
+      amount: event.amount,
+    }),
+    rules: {
+      names: transactionRuleNames,
+      step: (event) => ({ hits: evaluateTransactionRules(event) }),
+    },
+    csvFields: {
+      event_number: 'number',
+      ingestion_timestamp: 'number',
+      amount: 'number',
+      hour_of_day: 'number',
+      transactions_last_hour: 'number',
+      user_avg_amount: 'number',
+      amount_vs_user_avg: 'number',
+      phase_number: 'number',
+      anomaly_label: 'number',
+      label_rule: 'number',
+      location_match: 'boolean',
+      device_known: 'boolean',
+      drift_injected: 'boolean',
+    },
+  },
+  payment: {
+    kind: 'payment',
+    features: featureKinds.payment,
+    truth: (event) => ({ label: event.is_fraud ? 1 : 0, amount: event.amount }),
+    rules: {
+      names: paymentRuleNames,
+      step: (event, eventTimeMs, state, options) => {
+        const { hits, nextState } = paymentPatternStep(
+          state as PaymentPatternState | undefined,
+          { amount: event.amount, timestamp: eventTimeMs },
+          options.payment,
+        )
+        return { hits, next: nextState }
+      },
+    },
+    csvFields: {
+      ingestion_timestamp: 'number',
+      amount: 'number',
+      'location.lat': 'number',
+      'location.lng': 'number',
+      commission_amount: 'number',
+      vat_amount: 'number',
+      total_amount: 'number',
+      risk_level: 'number',
+      is_fraud: 'boolean',
+      failure_reason: 'nullable',
+    },
+  },
+  point: {
+    kind: 'point',
+    features: featureKinds.point,
+    truth: (event) => ({ label: event.anomaly_label }),
+    csvFields: { id: 'number', 'data.0': 'number', 'data.1': 'number', anomaly_label: 'number' },
+  },
+  metric: {
+    kind: 'metric',
+    features: featureKinds.metric,
+    truth: (event) => (event.anomaly_label === undefined ? {} : { label: event.anomaly_label }),
+    entityDetector: {
+      name: 'series',
+      create: () => new SeriesDetector(),
+      fromJSON: (state) => SeriesDetector.fromJSON(state as SeriesDetectorState),
+      value: (event) => event.value,
+    },
+    csvFields: { value: 'number', anomaly_label: 'number' },
+  },
+  record: {
+    kind: 'record',
+    features: featureKinds.record,
+    truth: (event) => ({ amount: event.amount }),
+    csvFields: { amount: 'number' },
+  },
+})
+
+/** The registry entry of any event's kind. */
+export function kindOf(kind: EventKind): KindEntry<EventKind> {
+  return kindRegistry[kind] as unknown as KindEntry<EventKind>
+}
+
+/** The ground truth of an event. */
+export function truthOf(event: LookoutEvent): GroundTruth {
+  return (kindRegistry[event.kind] as unknown as KindEntry<EventKind>).truth(event as never)
+}
+
+/** The label of an event: 1 anomalous, 0 normal, undefined when its source does not know. */
+export function labelOf(event: LookoutEvent): 0 | 1 | undefined {
+  return truthOf(event).label
+}
