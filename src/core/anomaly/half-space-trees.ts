@@ -85,7 +85,7 @@ const positiveInteger = (setting: string, value: number, max: number) =>
   positiveIntegerOption('half-space-trees', setting, value, max)
 
 export class HalfSpaceTrees implements Detector {
-  readonly name = 'half-space-trees'
+  readonly name = HALF_SPACE_TREES_TYPE
   #explainWeights: Float64Array | undefined
   #explainDrops: Float64Array | undefined
   #explainFeatures: Int32Array | undefined

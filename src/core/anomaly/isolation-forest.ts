@@ -18,6 +18,8 @@ import { Random } from '../random.ts'
 import type { Contribution, Detector } from './detector.ts'
 import { ForestKernel } from './isolation-forest-kernel.ts'
 
+export const ISOLATION_FOREST_TYPE = 'isolation-forest'
+
 export interface IsolationForestOptions {
   /** One name per column, in column order. */
   readonly featureNames: readonly string[]
@@ -63,7 +65,7 @@ export interface IsolationForestParams {
  */
 // A type alias, not an interface, so it is assignable to DetectorState's index signature.
 export type IsolationForestState = {
-  readonly type: 'isolation-forest'
+  readonly type: typeof ISOLATION_FOREST_TYPE
   readonly format: 1
   readonly featureNames: readonly string[]
   readonly params: IsolationForestParams
@@ -104,7 +106,7 @@ interface Forest {
 }
 
 export class IsolationForest implements Detector {
-  readonly name = 'isolation-forest'
+  readonly name = ISOLATION_FOREST_TYPE
   readonly featureNames: readonly string[]
   readonly params: IsolationForestParams
   readonly training: TrainingSummary
@@ -206,7 +208,7 @@ export class IsolationForest implements Detector {
 
   static fromJSON(state: unknown): IsolationForest {
     const s = state as Partial<IsolationForestState> | null
-    if (s === null || typeof s !== 'object' || s.type !== 'isolation-forest')
+    if (s === null || typeof s !== 'object' || s.type !== ISOLATION_FOREST_TYPE)
       throw invalidModel('it is not an isolation-forest model')
     if (s.format !== 1) throw invalidModel(`format ${String(s.format)} is not supported (expected 1)`)
     const names = s.featureNames
@@ -302,7 +304,7 @@ export class IsolationForest implements Detector {
   toJSON(): IsolationForestState {
     const forest = this.#forest
     return {
-      type: 'isolation-forest',
+      type: ISOLATION_FOREST_TYPE,
       format: 1,
       featureNames: [...this.featureNames],
       params: { ...this.params },

@@ -403,7 +403,7 @@ function badState(message: string): LookoutError {
 }
 
 export class RandomCutForest implements Detector {
-  readonly name = 'random-cut-forest'
+  readonly name = RANDOM_CUT_FOREST_TYPE
   readonly dimensions: number
   readonly shingleSize: number
   readonly trees: number

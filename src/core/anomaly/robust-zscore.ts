@@ -127,7 +127,7 @@ export interface EntityZScoreState extends DetectorState {
  * Stateless: the per-entity history lives in the features stage, so `learn` does nothing.
  */
 export class EntityZScoreDetector implements Detector {
-  readonly name = 'entity-zscore'
+  readonly name = ENTITY_ZSCORE_TYPE
   readonly featureIndices: readonly number[]
   readonly featureNames: readonly string[]
   readonly halfScoreAt: number
