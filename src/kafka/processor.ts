@@ -107,7 +107,7 @@ class ProcessingFailure extends Error {
 
   constructor(failures: { key: string; from: bigint; to: bigint; error: unknown }[]) {
     const where = failures.map((f) => `${f.key} offsets ${f.from}..${f.to}`).join(', ')
-    super(`process() threw for ${where}: ${describeError(failures[0]!.error)}`, { cause: failures[0]!.error })
+    super(`process() threw for ${where}: ${describeError(failures[0]!.error)}`)
     this.failures = failures
   }
 
@@ -512,7 +512,7 @@ export class ProcessorRuntime<T> {
   /** Counts a failed attempt; repeated or final failures not attributable to a record stall the runtime. */
   #failed(error: unknown, attributable: boolean, message = 'consumer stream ended; rejoining the group'): void {
     this.#attempts++
-    const retryable = isRetryable(error)
+    const retryable = error instanceof ProcessingFailure ? error.retryable : isRetryable(error)
     if (!attributable) this.#unattributed++
     log.warn(message, {
       processor: this.#processor.name,
