@@ -143,10 +143,8 @@ export async function startService(
 function combinedHealth(runtimes: readonly ProcessorRuntime<unknown>[], started: StartedService): ServiceHealth {
   const reasons: string[] = []
   for (const runtime of runtimes) {
-    // a runtime without a health check yet counts as healthy
-    const check = (runtime as unknown as { health?: () => { ok: boolean; reason?: string } }).health
-    const result = check?.call(runtime)
-    if (result && !result.ok) reasons.push(result.reason ?? 'a processor instance cannot make progress')
+    const result = runtime.health()
+    if (!result.ok) reasons.push(result.reason ?? `${runtime.groupId} cannot make progress`)
   }
   const own = started.health?.() ?? { ok: true }
   if (!own.ok) reasons.push(own.reason ?? 'not healthy')
