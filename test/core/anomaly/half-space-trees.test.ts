@@ -3,22 +3,6 @@ import { test } from 'node:test'
 import type { DetectorState } from '../../../src/core/anomaly/detector.ts'
 import { fromJSON, HalfSpaceTrees } from '../../../src/core/anomaly/half-space-trees.ts'
 import { Random } from '../../../src/core/random.ts'
-import { detectorContract } from './contract.ts'
-
-const dimensions = 4
-
-detectorContract('half-space-trees', {
-  create(seed, training) {
-    // Contract data spans about [-8, 8]; a short window makes the stream cross several pivots.
-    const limits = Array.from({ length: dimensions }, () => [-8, 8] as const)
-    const detector = new HalfSpaceTrees({ dimensions, limits, windowSize: 100, seed })
-    for (const row of training) detector.learn(row)
-    return detector
-  },
-  fromJSON,
-  range: [0, 1],
-  dimensions,
-})
 
 /** The forest River 0.26.1 builds for its docstring example (5 trees, height 3, seed 42). */
 const riverExampleForest: DetectorState = {

@@ -7,15 +7,6 @@ import {
   type IsolationForestState,
 } from '../../../src/core/anomaly/isolation-forest.ts'
 import { Random } from '../../../src/core/random.ts'
-import { detectorContract } from './contract.ts'
-
-const contractNames = ['a', 'b', 'c', 'd']
-detectorContract('isolation-forest', {
-  create: (seed, training) => IsolationForest.train(training, { featureNames: contractNames, seed, nTrees: 50 }),
-  fromJSON: (state) => IsolationForest.fromJSON(state),
-  range: [0, 1],
-  dimensions: contractNames.length,
-})
 
 const featureNames = ['amount', 'velocity', 'distance']
 

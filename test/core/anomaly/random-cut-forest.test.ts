@@ -1,30 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { fromJSON, RandomCutForest } from '../../../src/core/anomaly/random-cut-forest.ts'
+import { RandomCutForest } from '../../../src/core/anomaly/random-cut-forest.ts'
 import { Random } from '../../../src/core/random.ts'
-import { detectorContract } from './contract.ts'
-
-detectorContract('random-cut-forest', {
-  create(seed, training) {
-    const detector = new RandomCutForest({ dimensions: 4, trees: 20, sampleSize: 128, seed })
-    for (const row of training) detector.learn(row)
-    return detector
-  },
-  fromJSON,
-  range: [0, 1],
-  dimensions: 4,
-})
-
-detectorContract('random-cut-forest (shingle 3)', {
-  create(seed, training) {
-    const detector = new RandomCutForest({ dimensions: 4, shingleSize: 3, trees: 10, sampleSize: 64, seed })
-    for (const row of training) detector.learn(row)
-    return detector
-  },
-  fromJSON,
-  range: [0, 1],
-  dimensions: 4,
-})
 
 test('a far point scores near 1, a point inside the data scores low', () => {
   const random = new Random(1)

@@ -3,21 +3,12 @@ import { test } from 'node:test'
 import {
   createRobustState,
   EntityZScoreDetector,
-  fromJSON,
   MAX_ROBUST_Z,
   type RobustState,
   robustZ,
   updateRobustState,
 } from '../../../src/core/anomaly/robust-zscore.ts'
 import { Random } from '../../../src/core/random.ts'
-import { detectorContract } from './contract.ts'
-
-detectorContract('entity-zscore', {
-  create: () => new EntityZScoreDetector({ featureIndices: [0, 1, 2, 3] }),
-  fromJSON,
-  range: [0, 1],
-  dimensions: 4,
-})
 
 function feed(values: readonly number[], capacity = 50): RobustState {
   let state = createRobustState(capacity)
