@@ -466,6 +466,7 @@ export class ProcessorRuntime<T> {
         try {
           await this.#resubscribe()
           this.#resubscribeReason = undefined
+          retry = undefined // read again from the committed offsets anyway
         } catch (error) {
           this.#failed(error, false, 'rejoining the consumer group failed')
           await this.#pause()
@@ -521,7 +522,7 @@ export class ProcessorRuntime<T> {
       error: describeError(error),
     })
     if (attributable || (retryable && this.#unattributed < this.#options.stallAfterFailures)) return
-    const stalled = `no progress: ${this.#unattributed} failed attempt${this.#unattributed === 1 ? '' : 's'} in a row${
+    const stalled = `processor ${this.#processor.name} (instance ${this.#options.instanceId}) makes no progress: ${this.#unattributed} failed attempt${this.#unattributed === 1 ? '' : 's'} in a row${
       retryable ? '' : ' (not retryable)'
     }, the last: ${describeError(error)}`
     if (this.#stalled === undefined)
@@ -831,7 +832,13 @@ export class ProcessorRuntime<T> {
     }
     this.#metrics.commits.inc(this.#labels)
     stopTimer()
-    if (this.#processor.afterCommit) await this.#processor.afterCommit(outputs)
+    // committed: a failing side effect cannot undo the batch, so it is reported, not retried
+    if (this.#processor.afterCommit)
+      await Promise.resolve()
+        .then(() => this.#processor.afterCommit?.(outputs))
+        .catch((error: unknown) =>
+          log.warn('afterCommit failed', { processor: this.#processor.name, error: describeError(error) }),
+        )
   }
 
   #deadLetter(message: RawMessage, reason: string): OutputRecord {

@@ -209,7 +209,10 @@ test('a retryable failure is retried, reported as a stall, and recovers without 
     await waitFor(() => !runtime.health().ok, 30_000, 'the runtime to report a stall')
     const health = runtime.health()
     assert.equal(health.ok, false)
-    assert.match(health.reason ?? '', /no progress: \d+ failed attempts in a row.*feature service is unreachable/)
+    assert.match(
+      health.reason ?? '',
+      /^processor flaky \(instance a\) makes no progress: \d+ failed attempts in a row.*feature service is unreachable/,
+    )
     assert.equal(await metric(registry, 'processor_stalled'), 1)
     assert.ok(attempts >= 3)
 
