@@ -2,6 +2,7 @@
 // its processor runtimes, and one stop that closes all of it, also after a failed start.
 
 import type { Server } from 'node:http'
+import type { Registry } from 'prom-client'
 import { flagName } from '../config/load.ts'
 import { type Config, type SettingKey, settings } from '../config/settings.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
@@ -59,41 +60,53 @@ export async function startService(
 ): Promise<RunningService> {
   const definition = serviceDefinition(name, options.definitions)
   const registry = serviceRegistry(definition.name)
-  const portKey = `${definition.section}.port`
-  const port = (config as Readonly<Record<string, unknown>>)[portKey]
-  if (typeof port !== 'number')
-    throw new LookoutError(ErrorCodes.CONFIG_INVALID, `the ${definition.name} service has no port setting ${portKey}`)
-
   let started: StartedService = {}
-  let runtimes: readonly ProcessorRuntime<unknown>[] = []
-  const health = (): ServiceHealth => ({
-    ...combinedHealth(runtimes, started),
-    instances: runtimes.length,
-    processed: runtimes.reduce((sum, runtime) => sum + runtime.processed, 0),
-  })
-  const server = await startServiceServer({
-    service: definition.name,
-    port,
-    portSetting: `${portKey} (--${Object.hasOwn(settings, portKey) ? flagName(portKey as SettingKey) : portKey.replaceAll('.', '-')})`,
-    registry,
-    health,
-  })
+  const health = () => serviceHealth(started)
+  const server = await startServiceServer({ ...servicePort(definition, config), service: name, registry, health })
   const closes: (() => Promise<void>)[] = [() => closeServer(server)]
-  // runtimes first, then what start opened (newest first), the HTTP server last; every step
-  // runs even when an earlier one fails, and the first failure is thrown
-  let stopping: Promise<void> | undefined
-  const stop = () => {
-    stopping ??= (async () => {
-      const results = await Promise.allSettled(runtimes.map((runtime) => runtime.stop()))
-      for (const close of [...closes].reverse()) results.push(...(await Promise.allSettled([close()])))
-      const failed = results.find((result) => result.status === 'rejected')
-      if (failed) throw failed.reason
-    })()
-    return stopping
+  const stop = once(() => stopAll(started.runtimes ?? [], closes))
+  try {
+    started = await definition.start(serviceContext(config, kafka, registry, closes, options))
+    for (const runtime of started.runtimes ?? []) await runtime.start()
+  } catch (error) {
+    await stop().catch((closing: unknown) =>
+      log.error(`closing ${name} after its failed start failed too`, { error: String(closing) }),
+    )
+    throw error
   }
+  const address = server.address()
+  log.info(`${name} running`, { instances: options.instances ?? 1 })
+  return {
+    name,
+    port: typeof address === 'object' && address ? address.port : 0,
+    runtimes: started.runtimes ?? [],
+    health,
+    async stop() {
+      await stop()
+      log.info(`${name} stopped`)
+    },
+  }
+}
 
+/** The port of the service's /health and /metrics, `<section>.port`, and how to change it. */
+function servicePort(definition: ServiceDefinition, config: Config): { port: number; portSetting: string } {
+  const key = `${definition.section}.port`
+  const port = (config as Readonly<Record<string, unknown>>)[key]
+  if (typeof port !== 'number')
+    throw new LookoutError(ErrorCodes.CONFIG_INVALID, `the ${definition.name} service has no port setting ${key}`)
+  const flag = Object.hasOwn(settings, key) ? flagName(key as SettingKey) : key.replaceAll('.', '-')
+  return { port, portSetting: `${key} (--${flag})` }
+}
+
+function serviceContext(
+  config: Config,
+  kafka: KafkaContext,
+  registry: Registry,
+  closes: (() => Promise<void>)[],
+  options: StartServiceOptions,
+): ServiceContext {
   const instances = options.instances ?? 1
-  const context: ServiceContext = {
+  return {
     config,
     kafka,
     registry,
@@ -114,33 +127,22 @@ export async function startService(
       closes.push(close)
     },
   }
-  try {
-    started = await definition.start(context)
-    runtimes = [...(started.runtimes ?? [])]
-    for (const runtime of runtimes) await runtime.start()
-  } catch (error) {
-    await stop().catch((closing: unknown) =>
-      log.error(`closing ${definition.name} after its failed start failed too`, { error: String(closing) }),
-    )
-    throw error
-  }
-
-  const address = server.address()
-  log.info(`${definition.name} running`, { instances })
-  return {
-    name: definition.name,
-    port: typeof address === 'object' && address ? address.port : port,
-    runtimes,
-    health,
-    async stop() {
-      await stop()
-      log.info(`${definition.name} stopped`)
-    },
-  }
 }
 
-/** Not ok when any runtime or the service itself is not, with every reason. */
-function combinedHealth(runtimes: readonly ProcessorRuntime<unknown>[], started: StartedService): ServiceHealth {
+/**
+ * The runtimes first, then what `start` opened (newest first), the HTTP server last. Every step
+ * runs even when an earlier one fails; the first failure is thrown.
+ */
+async function stopAll(runtimes: readonly ProcessorRuntime<unknown>[], closes: (() => Promise<void>)[]) {
+  const results = await Promise.allSettled(runtimes.map((runtime) => runtime.stop()))
+  for (const close of [...closes].reverse()) results.push(...(await Promise.allSettled([close()])))
+  const failed = results.find((result) => result.status === 'rejected')
+  if (failed) throw failed.reason
+}
+
+/** What /health answers: not ok when any runtime or the service itself is not, with every reason. */
+function serviceHealth(started: StartedService): ServiceHealth {
+  const runtimes = started.runtimes ?? []
   const reasons: string[] = []
   for (const runtime of runtimes) {
     const result = runtime.health()
@@ -148,7 +150,21 @@ function combinedHealth(runtimes: readonly ProcessorRuntime<unknown>[], started:
   }
   const own = started.health?.() ?? { ok: true }
   if (!own.ok) reasons.push(own.reason ?? 'not healthy')
-  return reasons.length > 0 ? { ...own, ok: false, reason: reasons.join('; ') } : { ...own, ok: true }
+  return {
+    ...own,
+    ok: reasons.length === 0,
+    ...(reasons.length > 0 ? { reason: reasons.join('; ') } : {}),
+    instances: runtimes.length,
+    processed: runtimes.reduce((sum, runtime) => sum + runtime.processed, 0),
+  }
+}
+
+function once(run: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined
+  return () => {
+    running ??= run()
+    return running
+  }
 }
 
 function closeServer(server: Server): Promise<void> {
