@@ -1,5 +1,6 @@
 // The unit tests' reporter: Node's spec reporter for the tests, then a short coverage report
 // (per source directory, and the all-files line) in place of the spec reporter's per-file table.
+import { globSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import type { TestEvent } from 'node:test/reporters'
 import { spec } from 'node:test/reporters'
@@ -46,6 +47,10 @@ export function formatCoverage(coverage: Coverage): string {
   for (const [directory, counts] of [...directories].sort(([a], [b]) => a.localeCompare(b)))
     text += row(directory, counts)
   text += row('all files', summary.totals)
+  // Node reports only the files the tests loaded
+  const reported = new Set(summary.files.map((file) => file.path.slice(summary.workingDirectory.length + 1)))
+  const unloaded = globSync('src/**/*.ts', { cwd: summary.workingDirectory }).filter((file) => !reported.has(file))
+  if (unloaded.length) text += `not loaded by any unit test (not in the figures): ${unloaded.sort().join(', ')}\n`
   return text
 }
 

@@ -101,15 +101,15 @@ test('score: restored from its checkpoint, a new instance scores exactly as the 
 })
 
 function model(version: string, from: number, seed: number): LoadedModel {
-  const training = enriched.slice(from, from + 1_000).map((text) => JSON.parse(text))
+  const training = enriched.slice(from, from + 600).map((text) => JSON.parse(text))
   return { version, kind: 'transaction', forest: trainForest('transaction', training, { seed, nTrees: 50 }).forest }
 }
 
 test('score: a shadow model scores beside the live one without changing its scores, and is judged', async () => {
   const live = model('v1', 0, 1)
-  const shadow = model('v2', 1_000, 2)
+  const shadow = model('v2', 600, 2)
   const verdicts: (ShadowVerdict & { version: string })[] = []
-  const judge = new ShadowJudge('v2', { minLabelled: 1_000 })
+  const judge = new ShadowJudge('v2', { minLabelled: 600 })
   const options = { ...scoreOptions, models: () => live }
   const withShadow = scoreProcessor({
     ...options,
@@ -123,11 +123,11 @@ test('score: a shadow model scores beside the live one without changing its scor
   })
   const scores = topicName(prefix, 'anomalyScores')
   const judged = outputValues<ScoredEvent>(
-    await runProcessor(withShadow, enriched, new StateStore(), { batchSize: 300 }),
+    await runProcessor(withShadow, enriched.slice(0, 1_200), new StateStore(), { batchSize: 300 }),
     scores,
   )
   const alone = outputValues<ScoredEvent>(
-    await runProcessor(scoreProcessor(options), enriched, new StateStore(), { batchSize: 300 }),
+    await runProcessor(scoreProcessor(options), enriched.slice(0, 1_200), new StateStore(), { batchSize: 300 }),
     scores,
   )
   assert.equal(judged.length, alone.length)
@@ -140,9 +140,9 @@ test('score: a shadow model scores beside the live one without changing its scor
   }
   // the judge decides once it has seen minLabelled labelled events of both classes
   assert.ok(verdicts.length > 0, 'a verdict')
-  assert.equal(verdicts[0]!.labelled, 1_000)
+  assert.equal(verdicts[0]!.labelled, 600)
   assert.match(verdicts[0]!.decision, /^(promote|reject)$/)
-  assert.match(verdicts[0]!.reason, /^ROC-AUC on 1000 labelled events/)
+  assert.match(verdicts[0]!.reason, /^ROC-AUC on 600 labelled events/)
 })
 
 test('score: a shadow of the live version is not scored twice', async () => {
