@@ -14,7 +14,7 @@ import { describeError } from '../errors.ts'
 import { logger } from '../log.ts'
 import { connectAdmin, ensureTopics } from './admin.ts'
 import type { KafkaContext } from './context.ts'
-import { backoffDelay, isRetryable } from './retry.ts'
+import { FailureStreak, isRetryable } from './retry.ts'
 import { StateStore } from './state-store.ts'
 import { changelogTopic, topicName } from './topics.ts'
 
@@ -272,11 +272,8 @@ export class ProcessorRuntime<T> {
   readonly #options: Required<Omit<RuntimeOptions, 'registry'>> & { registry?: Registry }
   /** Partitions (`topic:partition`) whose offsets `from..to` made process() throw, and how often. */
   readonly #suspects = new Map<string, { from: bigint; to: bigint; failures: number }>()
-  /** Failed attempts in a row (any cause), for the backoff. */
-  #attempts = 0
-  /** Failed attempts in a row not attributable to a record, for the stall report. */
-  #unattributed = 0
-  #stalled: string | undefined
+  /** Failed attempts in a row: the backoff, and whether the runtime is stalled. */
+  readonly #streak: FailureStreak
   /** Why the consumer must be rebuilt before the next batch (its stream ended, a batch failed). */
   #resubscribeReason: unknown
   #wakePause: (() => void) | undefined
@@ -317,11 +314,17 @@ export class ProcessorRuntime<T> {
     this.#metrics = metrics(options.registry)
     this.#labels = { processor: processor.name, instance: this.#options.instanceId }
     this.#metrics.stalled.set(this.#labels, 0)
+    this.#streak = new FailureStreak({
+      baseDelayMs: this.#options.retryBaseDelayMs,
+      maxDelayMs: this.#options.retryMaxDelayMs,
+      stallAfterFailures: this.#options.stallAfterFailures,
+    })
   }
 
   /** `ok: false` with the reason while the runtime cannot make progress (see the failure policy). */
   health(): ProcessorHealth {
-    return this.#stalled === undefined ? { ok: true } : { ok: false, reason: this.#stalled }
+    const reason = this.#streak.stalled
+    return reason === undefined ? { ok: true } : { ok: false, reason }
   }
 
   get groupId(): string {
@@ -512,41 +515,35 @@ export class ProcessorRuntime<T> {
 
   /** Counts a failed attempt; repeated or final failures not attributable to a record stall the runtime. */
   #failed(error: unknown, attributable: boolean, message = 'consumer stream ended; rejoining the group'): void {
-    this.#attempts++
     const retryable = error instanceof ProcessingFailure ? error.retryable : isRetryable(error)
-    if (!attributable) this.#unattributed++
+    const who = `processor ${this.#processor.name} (instance ${this.#options.instanceId})`
+    const wasStalled = this.#streak.stalled !== undefined
+    const stalls = this.#streak.fail(error, { who, attributable, retryable })
     log.warn(message, {
       processor: this.#processor.name,
-      attempt: this.#attempts,
+      attempt: this.#streak.attempts,
       retryable,
       error: describeError(error),
     })
-    if (attributable || (retryable && this.#unattributed < this.#options.stallAfterFailures)) return
-    const stalled = `processor ${this.#processor.name} (instance ${this.#options.instanceId}) makes no progress: ${this.#unattributed} failed attempt${this.#unattributed === 1 ? '' : 's'} in a row${
-      retryable ? '' : ' (not retryable)'
-    }, the last: ${describeError(error)}`
-    if (this.#stalled === undefined)
-      log.error('processor stalled; retrying with backoff', { processor: this.#processor.name, reason: stalled })
-    this.#stalled = stalled
+    if (!stalls) return
+    if (!wasStalled)
+      log.error('processor stalled; retrying with backoff', {
+        processor: this.#processor.name,
+        reason: this.#streak.stalled,
+      })
     this.#metrics.stalled.set(this.#labels, 1)
   }
 
   /** A batch committed: the failure streak is over. */
   #progressed(): void {
-    if (this.#stalled !== undefined) log.info('processor makes progress again', { processor: this.#processor.name })
-    this.#attempts = 0
-    this.#unattributed = 0
-    this.#stalled = undefined
+    if (this.#streak.succeed()) log.info('processor makes progress again', { processor: this.#processor.name })
     this.#metrics.stalled.set(this.#labels, 0)
   }
 
   /** Waits the backoff of the current failure streak; `stop()` cuts it short. */
   async #pause(): Promise<void> {
     if (!this.#running) return
-    const delay = backoffDelay(
-      { attempts: 0, baseDelayMs: this.#options.retryBaseDelayMs, maxDelayMs: this.#options.retryMaxDelayMs },
-      Math.max(1, this.#attempts),
-    )
+    const delay = this.#streak.delayMs()
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, delay)
       function done() {

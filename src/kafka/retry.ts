@@ -109,3 +109,61 @@ export function isRetryable(error: unknown, depth = 0): boolean {
   if (typeof code === 'string' && transientSocketCodes.has(code)) return true
   return error.cause !== undefined && isRetryable(error.cause, depth + 1)
 }
+
+export interface FailureStreakOptions {
+  /** Backoff after the first failure; doubles per failure up to `maxDelayMs`. */
+  baseDelayMs: number
+  maxDelayMs: number
+  /** Failures not attributable to the input, in a row, that make the worker stalled. */
+  stallAfterFailures: number
+}
+
+/**
+ * The failed attempts in a row of one worker (a processor runtime): the backoff before its next
+ * attempt, and whether it is stalled, i.e. cannot make progress. A failure attributable to the
+ * input (a record the worker sets aside on a later attempt) only lengthens the backoff; the
+ * others stall the worker when they are not retryable or repeat `stallAfterFailures` times in a
+ * row. A success ends the streak.
+ */
+export class FailureStreak {
+  readonly #options: FailureStreakOptions
+  /** Failed attempts in a row. */
+  attempts = 0
+  /** Of those, the ones not attributable to the input. */
+  unattributed = 0
+  /** Why the worker is stalled; undefined while it is not. */
+  stalled: string | undefined
+
+  constructor(options: FailureStreakOptions) {
+    this.#options = options
+  }
+
+  /** Counts one failed attempt of `who`; returns true when it makes the worker stalled (again). */
+  fail(error: unknown, options: { who: string; attributable: boolean; retryable?: boolean }): boolean {
+    this.attempts++
+    if (options.attributable) return false
+    this.unattributed++
+    const retryable = options.retryable ?? isRetryable(error)
+    if (retryable && this.unattributed < this.#options.stallAfterFailures) return false
+    const plural = this.unattributed === 1 ? '' : 's'
+    this.stalled = `${options.who} makes no progress: ${this.unattributed} failed attempt${plural} in a row${
+      retryable ? '' : ' (not retryable)'
+    }, the last: ${describeError(error)}`
+    return true
+  }
+
+  /** An attempt succeeded; returns true when the worker was stalled. */
+  succeed(): boolean {
+    const wasStalled = this.stalled !== undefined
+    this.attempts = 0
+    this.unattributed = 0
+    this.stalled = undefined
+    return wasStalled
+  }
+
+  /** The wait before the next attempt. */
+  delayMs(random: () => number = Math.random): number {
+    const policy = { attempts: 0, baseDelayMs: this.#options.baseDelayMs, maxDelayMs: this.#options.maxDelayMs }
+    return backoffDelay(policy, Math.max(1, this.attempts), random)
+  }
+}

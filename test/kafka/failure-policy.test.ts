@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import { MultipleErrors, NetworkError, ProtocolError, TimeoutError, UserError } from '@platformatic/kafka'
 import { ErrorCodes, LookoutError } from '../../src/errors.ts'
 import { type InputRecord, isolateRecords, type OutputRecord } from '../../src/kafka/processor.ts'
-import { backoffDelay, isRetryable, withConnectionRetry } from '../../src/kafka/retry.ts'
+import { backoffDelay, FailureStreak, isRetryable, withConnectionRetry } from '../../src/kafka/retry.ts'
 import { StateStore } from '../../src/kafka/state-store.ts'
 import type { Logger } from '../../src/log.ts'
 
@@ -71,6 +71,52 @@ test('the backoff doubles per attempt up to its ceiling, half of it jittered', (
   assert.deepEqual(
     [1, 2, 3].map((attempt) => backoffDelay(policy, attempt, () => 0)),
     [100, 200, 400],
+  )
+})
+
+const streakOptions = { baseDelayMs: 200, maxDelayMs: 10_000, stallAfterFailures: 3 }
+const who = 'processor score (instance a)'
+
+test('transient failures not attributable to a record stall the runtime when they repeat', () => {
+  const streak = new FailureStreak(streakOptions)
+  const leaderChange = new ProtocolError('NOT_LEADER_OR_FOLLOWER')
+  assert.equal(streak.fail(leaderChange, { who, attributable: false }), false)
+  assert.equal(streak.fail(leaderChange, { who, attributable: false }), false)
+  assert.equal(streak.stalled, undefined, 'two transient failures are not a stall yet')
+  assert.equal(streak.fail(new NetworkError('Connection refused'), { who, attributable: false }), true)
+  assert.equal(
+    streak.stalled,
+    'processor score (instance a) makes no progress: 3 failed attempts in a row, the last: Connection refused',
+  )
+  assert.equal(streak.succeed(), true, 'a committed batch ends the stall')
+  assert.equal(streak.stalled, undefined)
+  assert.equal(streak.attempts, 0)
+})
+
+test('a failure that is not retryable stalls at once; failures a record is blamed for never do', () => {
+  const fenced = new FailureStreak(streakOptions)
+  assert.equal(fenced.fail(new ProtocolError('TOPIC_AUTHORIZATION_FAILED'), { who, attributable: false }), true)
+  assert.match(fenced.stalled ?? '', /1 failed attempt in a row \(not retryable\)/)
+
+  const poison = new FailureStreak(streakOptions)
+  for (let i = 0; i < 10; i++) poison.fail(new Error('cannot score'), { who, attributable: true })
+  assert.equal(poison.stalled, undefined)
+  assert.equal(poison.attempts, 10, 'but they lengthen the backoff')
+})
+
+test('the backoff of a failure streak grows with its length and starts over after a success', () => {
+  const streak = new FailureStreak(streakOptions)
+  const delays = []
+  for (let i = 0; i < 8; i++) {
+    streak.fail(new NetworkError('down'), { who, attributable: false })
+    delays.push(streak.delayMs(() => 1))
+  }
+  assert.deepEqual(delays, [200, 400, 800, 1_600, 3_200, 6_400, 10_000, 10_000])
+  streak.succeed()
+  streak.fail(new NetworkError('down'), { who, attributable: false })
+  assert.equal(
+    streak.delayMs(() => 1),
+    200,
   )
 })
 
