@@ -356,7 +356,7 @@ function detectFormat(path: string, firstRow: string | undefined): InputFormat {
 }
 
 const detailColumns = detectorNames
-const seriesDetailColumns = ['residual', 'step', 'shift'] as const
+const seriesDetailColumns = ['value', 'level', 'season', 'stuck'] as const
 
 function rowError(row: Row, reason: string): LookoutError {
   return new LookoutError(ErrorCodes.INPUT_INVALID, `row ${row.line}: ${reason}`, {

@@ -103,16 +103,17 @@ test('a timestamp,value CSV is scored by the series detector; a spike scores hig
   const input = join(directory, 'cpu.csv')
   writeFileSync(input, `${rows.join('\n')}\n`)
   const output = join(directory, 'cpu.scored.csv')
-  const summary = await scoreFile({ input, output, partitions: 3, threshold: 0.99, details: true })
+  const summary = await scoreFile({ input, output, partitions: 3, threshold: 0.999, details: true })
   assert.equal(summary.mode, 'series')
   const lines = readFileSync(output, 'utf8').trim().split('\n')
-  assert.equal(lines[0], 'timestamp,value,anomaly_score,anomaly_residual,anomaly_step,anomaly_shift')
+  assert.equal(lines[0], 'timestamp,value,anomaly_score,anomaly_value,anomaly_level,anomaly_season,anomaly_stuck')
   const scores = lines.slice(1).map((line) => Number(line.split(',')[2]))
   assert.equal(scores.length, 600)
   assert.ok(scores.every((s) => s >= 0 && s <= 1))
-  assert.ok(scores[500]! >= 0.99, `spike scored ${scores[500]}`)
-  const quiet = scores.slice(100, 500).filter((s) => s >= 0.99).length
-  assert.ok(quiet <= 4, `${quiet} ordinary points over 0.99`)
+  assert.ok(scores[500]! > 0.999, `spike scored ${scores[500]}`)
+  assert.equal(summary.flagged, 1 + scores.slice(0, 500).filter((s) => s > 0.999).length)
+  const quiet = scores.slice(100, 500).filter((s) => s > 0.999).length
+  assert.ok(quiet <= 2, `${quiet} ordinary points alarmed`)
 })
 
 test('a malformed row stops the run with its row number, or goes to the side file with --skip-invalid', async () => {

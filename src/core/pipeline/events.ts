@@ -34,6 +34,11 @@ export interface ScoredEvent {
   contributions: Contribution[]
   /** Version of the offline model used, or null while none is loaded. */
   modelVersion: string | null
+  /**
+   * The kind's own per-entity detector score, uncalibrated (metrics: the series detector's
+   * score, the same number `lookout score` gives the metric's `timestamp,value` file).
+   */
+  entityScore?: number
   /** The raw Isolation Forest score of a candidate model scoring in shadow (the live score ignores it). */
   shadow?: { modelVersion: string; isolationForest: number }
   /** Ground truth when the source knows it. */

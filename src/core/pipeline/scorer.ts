@@ -165,6 +165,7 @@ class KindScorer {
       rules: hits.map((hit) => hit.rule),
       contributions,
       modelVersion: this.model?.version ?? null,
+      ...(entityDetector ? { entityScore: raw[entityDetector.name]! } : {}),
       ...this.entry.truth(event.event),
     }
   }
