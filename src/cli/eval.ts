@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import { ruleOptionsFrom } from '../core/kinds.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
 import { type EvalSource, evalSources, formatEvalTable, runEval } from '../offline/eval.ts'
-import { runDriftEval } from '../offline/eval-drift.ts'
+import { driftEvalDefaults, runDriftEval } from '../offline/eval-drift.ts'
 import { configFrom } from './program.ts'
 
 function integer(name: string, text: string, min: number, max: number): number {
@@ -13,6 +13,15 @@ function integer(name: string, text: string, min: number, max: number): number {
       `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`,
       { hint: `see lookout eval --help` },
     )
+  return value
+}
+
+function share(name: string, text: string, max: number): number {
+  const value = Number(text)
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > max)
+    throw new LookoutError(ErrorCodes.USAGE, `${name} must be a number from 0 to ${max}, got ${JSON.stringify(text)}`, {
+      hint: `see lookout eval --help`,
+    })
   return value
 }
 
@@ -28,11 +37,35 @@ export function registerEvalCommand(program: Command): void {
     .option('--from <n>', 'event number of the first event', '0')
     .option('--train-events <n>', 'the first n events train the Isolation Forest (0 = none)', '20000')
     .option('--seed <n>', 'seed of the source and of the forest', '42')
-    .option('--partitions <n>', 'partitions of enriched-features to reproduce (default: topics.partitions)')
+    .option(
+      '--partitions <n>',
+      'partitions of enriched-features to reproduce (default: topics.partitions; with --drift: 1, one scorer and one drift monitor for the whole stream)',
+    )
     .option('--json', 'also print the report as one JSON object on the last line')
     .option(
       '--drift',
       'phased source through enrich → score → drift detectors → retrain → hot swap (default 500000 events): detection delays, false drifts, F1 around retrains',
+    )
+    .option(
+      '--detection-allowance <n>',
+      'with --drift: a transition must be detected within n events; drifts outside them are false',
+      String(driftEvalDefaults.detectionAllowance),
+    )
+    .option(
+      '--max-false-drifts <n>',
+      'with --drift: target of at most n false drifts per 100,000 stable events',
+      String(driftEvalDefaults.maxFalseDriftsPer100k),
+    )
+    .option('--f1-window <n>', 'with --drift: events per F1 window', String(driftEvalDefaults.window))
+    .option(
+      '--recovery-share <x>',
+      'with --drift: target of F1 back to this share of its pre-drift level after a retrain',
+      String(driftEvalDefaults.recoveryShare),
+    )
+    .option(
+      '--recovery-within <n>',
+      'with --drift: ... within n events of the promotion',
+      String(driftEvalDefaults.recoveryWithin),
     )
     .action(async (options: Record<string, string | boolean | undefined>, command: Command) => {
       const config = configFrom(command)
@@ -43,6 +76,14 @@ export function registerEvalCommand(program: Command): void {
           seed: integer('--seed', String(options.seed), 0, 2 ** 31 - 1),
           bootstrapEvents: integer('--train-events', String(options.trainEvents), 0, 100_000_000),
           threshold: config['score.threshold'],
+          partitions:
+            typeof options.partitions === 'string' ? integer('--partitions', options.partitions, 1, 10_000) : 1,
+          rules: ruleOptionsFrom(config),
+          detectionAllowance: integer('--detection-allowance', String(options.detectionAllowance), 1, 100_000_000),
+          maxFalseDriftsPer100k: share('--max-false-drifts', String(options.maxFalseDrifts), 100_000),
+          window: integer('--f1-window', String(options.f1Window), 10, 100_000_000),
+          recoveryShare: share('--recovery-share', String(options.recoveryShare), 1),
+          recoveryWithin: integer('--recovery-within', String(options.recoveryWithin), 1, 100_000_000),
           monitor: {
             cooldownEvents: config['drift.cooldownEvents'],
             trainWindowEvents: config['drift.trainWindowEvents'],

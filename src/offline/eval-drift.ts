@@ -1,21 +1,21 @@
-// `lookout eval --drift`: the phased source through the pipeline's own code, in one process
-// and one stream: enrich → score (PartitionScorer) → drift monitor → on a retraining request,
-// a candidate trained on the post-drift window → shadow beside the live model → promotion at
-// a batch boundary (hot swap). Measures how fast each phase transition is noticed, how often
-// drift is raised when nothing changed, and how the ensemble's F1 recovers after a retrain.
+// `lookout eval --drift`: the phased source through the offline pipeline of `eval` and
+// `score` (enrich → the per-partition scorers), then the drift monitor → on a retraining
+// request, a candidate trained on the post-drift window → shadow beside the live model, judged
+// by the score service's own shadow judge → promotion at a batch boundary (hot swap). Measures
+// how fast each phase transition is noticed, how often drift is raised when nothing changed,
+// and how the ensemble's F1 recovers after a retrain, against the targets its options set.
 
 import { settings } from '../config/settings.ts'
 import { type DriftEvent, DriftMonitor, type DriftMonitorOptions } from '../core/drift/monitor.ts'
 import type { LookoutEvent } from '../core/events.ts'
-import { entityKeyOf } from '../core/features/index.ts'
-import { labelOf } from '../core/kinds.ts'
-import { type EnrichedEvent, enrich } from '../core/pipeline/events.ts'
+import { labelOf, type RuleOptions, truthOf } from '../core/kinds.ts'
+import type { EnrichedEvent } from '../core/pipeline/events.ts'
 import type { LoadedModel } from '../core/pipeline/scorer.ts'
-import { PartitionScorer } from '../core/pipeline/scorer.ts'
-import { ShadowJudge, type ShadowJudgeOptions } from '../core/pipeline/shadow.ts'
+import { type ShadowJudgeOptions, ShadowJudges, shadowScores } from '../core/pipeline/shadow.ts'
 import { precisionRecallF1 } from '../core/quality.ts'
 import { trainCandidate } from '../core/retrain.ts'
 import { PhasedGenerator, phaseCycleLength, phaseOf, phaseStarts } from '../core/sources/phased.ts'
+import { OfflinePipeline } from './offline.ts'
 
 export interface DriftEvalOptions {
   seed: number
@@ -25,18 +25,31 @@ export interface DriftEvalOptions {
   bootstrapEvents: number
   /** Events per scoring batch; models switch only between batches, as in the score service. */
   batch: number
+  /**
+   * Partitions of enriched-features to reproduce. The default, 1, puts the whole stream before
+   * one scorer and the one drift monitor.
+   */
+  partitions: number
+  /** Rule thresholds (the score.* settings); defaults where not given. */
+  rules?: RuleOptions
   monitor: Omit<DriftMonitorOptions, 'threshold'>
   shadow: ShadowJudgeOptions
   /** Events the trainer reads: the newest ones up to the request (so they span the drift). */
   trainEvents: number
-  /** Events after a phase transition in which a drift counts as its detection. */
+  /**
+   * Events after a phase transition in which a drift counts as its detection (the target:
+   * every transition detected within them); drifts outside them are false.
+   */
   detectionAllowance: number
+  /** Target: at most this many false drifts per 100,000 stable events. */
+  maxFalseDriftsPer100k: number
   /** F1 window, events. */
   window: number
-  /** A retrain recovers when F1 is back to this share of the pre-drift level... */
+  /** Target: after each retrain, F1 back to this share of the pre-drift level... */
   recoveryShare: number
-  /** ...within this many events of its promotion. */
+  /** ...within this many events of its promotion (windows ending every `recoveryStep` events). */
   recoveryWithin: number
+  recoveryStep: number
   progress?: (eventNumber: number) => void
 }
 
@@ -46,14 +59,20 @@ export const driftEvalDefaults = {
   threshold: settings['score.threshold'].default,
   bootstrapEvents: 20_000,
   batch: 2_000,
+  partitions: 1,
   trainEvents: 20_000,
   monitor: {},
   shadow: {},
   detectionAllowance: 1_000,
+  maxFalseDriftsPer100k: 1,
   window: 10_000,
   recoveryShare: 0.9,
   recoveryWithin: 20_000,
+  recoveryStep: 1_000,
 } as const satisfies DriftEvalOptions
+
+/** Windows of F1 reported after each promotion. */
+const windowsAfterPromotion = 3
 
 export interface TransitionResult {
   at: number
@@ -63,7 +82,7 @@ export interface TransitionResult {
   delay: number | null
   detector: string | null
   signal: string | null
-  /** F1 of the ensemble in the 10,000 events before the transition and in the two windows after it. */
+  /** F1 of the ensemble in the window before the transition and in the two windows after it. */
   f1Before: number | null
   f1After: (number | null)[]
 }
@@ -85,15 +104,26 @@ export interface RetrainResult {
   recoveredAfter: number | null
 }
 
+/** The targets `eval --drift` checks, from its options. */
+export interface DriftTargets {
+  detectionAllowance: number
+  maxFalseDriftsPer100k: number
+  recoveryShare: number
+  recoveryWithin: number
+  window: number
+}
+
 export interface DriftEvalResult {
   seed: number
   events: number
+  partitions: number
   seconds: number
   transitions: TransitionResult[]
   drifts: (DriftEvent & { atEvent: number; stable: boolean })[]
   falseDrifts: { count: number; stableEvents: number; per100k: number }
   retrains: RetrainResult[]
-  targets: { detectedWithin1000: boolean; falseDriftsAtMostOnePer100k: boolean; f1Recovered: boolean }
+  targets: DriftTargets
+  met: { detected: boolean; falseDrifts: boolean; f1Recovered: boolean }
 }
 
 /** Phase transitions inside [1, events): event numbers where a phase starts. */
@@ -117,7 +147,6 @@ export async function evaluateDrift(given: Partial<DriftEvalOptions> = {}): Prom
   const options: DriftEvalOptions = { ...driftEvalDefaults, ...given }
   const started = Date.now()
   const generator = new PhasedGenerator({ seed: options.seed })
-  const entityState = new Map<string, unknown>()
   const predicted = new Uint8Array(options.events)
   const labels = new Uint8Array(options.events)
   // recent enriched events, the trainer's view of `enriched-features`
@@ -126,25 +155,27 @@ export async function evaluateDrift(given: Partial<DriftEvalOptions> = {}): Prom
 
   let live: LoadedModel | undefined
   let versionNumber = 0
-  const models = () => live
-  const scorer = new PartitionScorer(() => live, 1)
+  const models = (kind: string) => (live?.kind === kind ? live : undefined)
+  const pipeline = new OfflinePipeline({
+    partitions: options.partitions,
+    models,
+    ...(options.rules ? { rules: options.rules } : {}),
+  })
   const monitor = new DriftMonitor({ threshold: options.threshold, ...options.monitor })
-  let shadow: { model: LoadedModel; judge: ShadowJudge; retrain: RetrainResult } | undefined
+  const judges = new ShadowJudges(options.shadow)
+  let shadow: { model: LoadedModel; retrain: RetrainResult } | undefined
   let pendingPromotion: LoadedModel | undefined
   const drifts: DriftEvalResult['drifts'] = []
   const retrains: RetrainResult[] = []
 
   const train = (window: EnrichedEvent[], drift: number): void => {
-    const candidate = trainCandidate('transaction', window, live?.forest)
+    const kind = window[0]?.kind ?? 'transaction'
+    const candidate = trainCandidate(kind, window, live?.forest)
     versionNumber++
-    const model: LoadedModel = {
-      version: `transaction-v${versionNumber}`,
-      kind: 'transaction',
-      forest: candidate.forest,
-    }
+    const model: LoadedModel = { version: `${kind}-v${versionNumber}`, kind, forest: candidate.forest }
+    const numberOf = (event: LookoutEvent | undefined) => (event ? (truthOf(event).eventNumber ?? 0) : 0)
     const first = window[0]?.event
     const last = window[window.length - 1]?.event
-    const numberOf = (event: LookoutEvent | undefined) => (event?.kind === 'transaction' ? event.event_number : 0)
     const retrain: RetrainResult = {
       version: model.version,
       drift,
@@ -162,7 +193,7 @@ export async function evaluateDrift(given: Partial<DriftEvalOptions> = {}): Prom
       retrain.promotedAt = retrain.shadowFrom
       pendingPromotion = model
     } else {
-      shadow = { model, judge: new ShadowJudge(model.version, options.shadow), retrain }
+      shadow = { model, retrain }
     }
     retrains.push(retrain)
   }
@@ -172,23 +203,21 @@ export async function evaluateDrift(given: Partial<DriftEvalOptions> = {}): Prom
     if (pendingPromotion) {
       live = pendingPromotion
       pendingPromotion = undefined
-      scorer.refreshModels(models)
+      pipeline.refreshModels(models)
     }
     const end = Math.min(options.events, n + options.batch)
     for (let i = n; i < end; i++) {
-      const event = generator.next(0)
-      const entity = entityKeyOf(event)
-      const { enriched, nextState } = enrich(event, entityState.get(entity))
-      entityState.set(entity, nextState)
+      const enriched = pipeline.enrich(generator.next(0))
       recent.push(enriched)
       if (recent.length > keepRecent * 1.5) recent.splice(0, recent.length - keepRecent)
-      const scored = scorer.score(enriched)
+      const scored = pipeline.score(enriched)
       const label = labelOf(enriched.event) ?? 0
       labels[i] = label
       predicted[i] = scored.score >= options.threshold ? 1 : 0
       if (shadow && !pendingPromotion) {
-        const features = Float64Array.from(enriched.features)
-        const verdict = shadow.judge.observe(live?.forest.score(features), shadow.model.forest.score(features), label)
+        // the score service's own steps: both models' raw scores, then its judge
+        const both = shadowScores(enriched, scored, live, shadow.model)
+        const verdict = both && judges.observe(enriched.kind, shadow.model.version, both, label)
         if (verdict) {
           shadow.retrain.verdict = `${verdict.decision}: ${verdict.reason}`
           if (verdict.decision === 'promote') {
@@ -236,14 +265,18 @@ export async function evaluateDrift(given: Partial<DriftEvalOptions> = {}): Prom
     const promoted = retrain.promotedAt
     if (promoted === null) continue
     retrain.f1BeforeRetrain = f1Of(predicted, labels, promoted - options.window, promoted)
-    for (let k = 0; k < 3; k++) {
+    for (let k = 0; k < windowsAfterPromotion; k++) {
       const f1 = f1Of(predicted, labels, promoted + k * options.window, promoted + (k + 1) * options.window)
       if (f1 !== null) retrain.f1After.push(f1)
     }
     if (retrain.f1PreDrift !== null) {
       const target = retrain.f1PreDrift * options.recoveryShare
-      // the first window of `window` events, sliding by 1,000, ending within the limit
-      for (let endAt = promoted + options.window; endAt <= promoted + options.recoveryWithin; endAt += 1_000) {
+      // the first window of `window` events, sliding by `recoveryStep`, ending within the limit
+      for (
+        let endAt = promoted + options.window;
+        endAt <= promoted + options.recoveryWithin;
+        endAt += options.recoveryStep
+      ) {
         const f1 = f1Of(predicted, labels, endAt - options.window, endAt)
         if (f1 !== null && f1 >= target) {
           retrain.recoveredAfter = endAt - promoted
@@ -254,46 +287,65 @@ export async function evaluateDrift(given: Partial<DriftEvalOptions> = {}): Prom
   }
 
   const caused = retrains.filter((r) => r.drift >= 0 && r.promotedAt !== null && r.f1PreDrift !== null)
+  const per100k = (falseCount / stableEvents) * 100_000
   return {
     seed: options.seed,
     events: options.events,
+    partitions: options.partitions,
     seconds: (Date.now() - started) / 1000,
     transitions,
     drifts,
-    falseDrifts: { count: falseCount, stableEvents, per100k: (falseCount / stableEvents) * 100_000 },
+    falseDrifts: { count: falseCount, stableEvents, per100k },
     retrains,
     targets: {
-      detectedWithin1000: transitions.every((t) => t.delay !== null && t.delay < 1_000),
-      falseDriftsAtMostOnePer100k: (falseCount / stableEvents) * 100_000 <= 1,
+      detectionAllowance: options.detectionAllowance,
+      maxFalseDriftsPer100k: options.maxFalseDriftsPer100k,
+      recoveryShare: options.recoveryShare,
+      recoveryWithin: options.recoveryWithin,
+      window: options.window,
+    },
+    met: {
+      detected: transitions.every((t) => t.delay !== null && t.delay < options.detectionAllowance),
+      falseDrifts: per100k <= options.maxFalseDriftsPer100k,
       f1Recovered: caused.every((r) => r.recoveredAfter !== null),
     },
   }
 }
 
 const f = (value: number | null, digits = 3) => (value === null ? '-' : value.toFixed(digits))
+const count = (value: number) => value.toLocaleString('en')
+/** 10000 → "10k" (whole thousands), else the number. */
+const short = (value: number) => (value % 1_000 === 0 ? `${value / 1_000}k` : count(value))
+const percent = (share: number) => `${Math.round(share * 1000) / 10}%`
+/** (0, 10000) → "0–10k", (10000, 20000) → "10–20k" (whole thousands), else the numbers. */
+const range = (from: number, to: number) =>
+  from % 1_000 === 0 && to % 1_000 === 0 ? `${from / 1_000}–${to / 1_000}k` : `${count(from)}–${count(to)}`
 
-/** The result as the tables `lookout eval --drift` prints. */
+/** The result as the tables `lookout eval --drift` prints; the targets are the run's options. */
 export function formatDriftEval(result: DriftEvalResult): string {
+  const t = result.targets
+  const w = t.window
   const lines: string[] = []
+  const partitions = result.partitions === 1 ? '' : `, ${result.partitions} partitions`
   lines.push(
-    `phased source, seed ${result.seed}, ${result.events.toLocaleString('en')} events in ${result.seconds.toFixed(1)} s`,
+    `phased source, seed ${result.seed}, ${count(result.events)} events${partitions} in ${result.seconds.toFixed(1)} s`,
   )
   lines.push('')
   lines.push(
-    '| transition | at event | first drift | delay (events) | detector | signal | F1 10k before | F1 0–10k after | F1 10–20k after |',
+    `| transition | at event | first drift | delay (events) | detector | signal | F1 ${short(w)} before | F1 ${range(0, w)} after | F1 ${range(w, 2 * w)} after |`,
   )
   lines.push('|---|---:|---:|---:|---|---|---:|---:|---:|')
-  for (const t of result.transitions)
+  for (const r of result.transitions)
     lines.push(
-      `| ${t.from} → ${t.to} | ${t.at} | ${t.firstDrift ?? '-'} | ${t.delay ?? 'missed'} | ${t.detector ?? '-'} | ${t.signal ?? '-'} | ${f(t.f1Before)} | ${f(t.f1After[0] ?? null)} | ${f(t.f1After[1] ?? null)} |`,
+      `| ${r.from} → ${r.to} | ${r.at} | ${r.firstDrift ?? '-'} | ${r.delay ?? 'missed'} | ${r.detector ?? '-'} | ${r.signal ?? '-'} | ${f(r.f1Before)} | ${f(r.f1After[0] ?? null)} | ${f(r.f1After[1] ?? null)} |`,
     )
   lines.push('')
   lines.push(
-    `drift events: ${result.drifts.length}; false (outside the first 1,000 events after a transition): ${result.falseDrifts.count} in ${result.falseDrifts.stableEvents.toLocaleString('en')} stable events = ${result.falseDrifts.per100k.toFixed(2)} per 100,000`,
+    `drift events: ${result.drifts.length}; false (outside the first ${count(t.detectionAllowance)} events after a transition): ${result.falseDrifts.count} in ${count(result.falseDrifts.stableEvents)} stable events = ${result.falseDrifts.per100k.toFixed(2)} per 100,000`,
   )
   lines.push('')
   lines.push(
-    '| model | drift at | trained on events | promoted at | F1 pre-drift | F1 before retrain | F1 after (10k windows) | recovered after | verdict |',
+    `| model | drift at | trained on events | promoted at | F1 pre-drift | F1 before retrain | F1 after (${short(w)} windows) | recovered after | verdict |`,
   )
   lines.push('|---|---:|---|---:|---:|---:|---|---:|---|')
   for (const r of result.retrains)
@@ -302,10 +354,13 @@ export function formatDriftEval(result: DriftEvalResult): string {
     )
   lines.push('')
   const mark = (ok: boolean) => (ok ? 'met' : 'NOT met')
-  lines.push(`every transition detected within 1,000 events: ${mark(result.targets.detectedWithin1000)}`)
-  lines.push(`at most 1 false drift per 100,000 stable events: ${mark(result.targets.falseDriftsAtMostOnePer100k)}`)
+  const plural = t.maxFalseDriftsPer100k === 1 ? '' : 's'
+  lines.push(`every transition detected within ${count(t.detectionAllowance)} events: ${mark(result.met.detected)}`)
   lines.push(
-    `F1 back to ≥ 90% of its pre-drift level within 20,000 events of each retrain: ${mark(result.targets.f1Recovered)}`,
+    `at most ${t.maxFalseDriftsPer100k} false drift${plural} per 100,000 stable events: ${mark(result.met.falseDrifts)}`,
+  )
+  lines.push(
+    `F1 back to ≥ ${percent(t.recoveryShare)} of its pre-drift level within ${count(t.recoveryWithin)} events of each retrain: ${mark(result.met.f1Recovered)}`,
   )
   return lines.join('\n')
 }

@@ -3,7 +3,7 @@ import type { EventKind } from '../core/features/index.ts'
 import { type RuleOptions, ruleOptionsFrom } from '../core/kinds.ts'
 import { decodeEnriched, type EnrichedEvent } from '../core/pipeline/events.ts'
 import { type LoadedModel, PartitionScorer, type PartitionScorerState } from '../core/pipeline/scorer.ts'
-import { ShadowJudge } from '../core/pipeline/shadow.ts'
+import { ShadowJudges, shadowScores } from '../core/pipeline/shadow.ts'
 import type { KafkaContext } from '../kafka/context.ts'
 import type { OutputRecord, Processor } from '../kafka/processor.ts'
 import type { StateStore } from '../kafka/state-store.ts'
@@ -73,14 +73,11 @@ export function scoreProcessor(
           const kind = record.value.kind
           if (!shadows.has(kind)) shadows.set(kind, options.shadow(kind))
           const shadow = shadows.get(kind)
-          if (shadow && shadow.version !== scored.modelVersion) {
-            const x = Float64Array.from(record.value.features)
-            const shadowScore = shadow.forest.score(x)
-            const live = options.models(kind)
-            const liveScore = live && live.version === scored.modelVersion ? live.forest.score(x) : undefined
+          const both = shadow && shadowScores(record.value, scored, options.models(kind), shadow)
+          if (shadow && both) {
             // recorded beside the live score, which it does not change
-            scored.shadow = { modelVersion: shadow.version, isolationForest: shadowScore }
-            options.onShadowScore?.(kind, shadow.version, liveScore, shadowScore, scored.label)
+            scored.shadow = { modelVersion: shadow.version, isolationForest: both.shadow }
+            options.onShadowScore?.(kind, shadow.version, both.live, both.shadow, scored.label)
           }
         }
         const value = JSON.stringify(scored)
@@ -107,21 +104,13 @@ export function shadowVerdicts(
   models: ModelRegistry,
 ): NonNullable<ScoreOptions['onShadowScore']> {
   const log = logger('service')
-  const judges = new Map<EventKind, ShadowJudge>()
-  const deciding = new Set<string>()
+  const judges = new ShadowJudges({
+    minLabelled: config['models.shadowMinLabelled'],
+    promoteAfterEvents: config['models.shadowPromoteAfterEvents'],
+  })
   return (kind, shadowVersion, live, shadow, label) => {
-    let judge = judges.get(kind)
-    if (judge?.shadowVersion !== shadowVersion) {
-      judge = new ShadowJudge(shadowVersion, {
-        minLabelled: config['models.shadowMinLabelled'],
-        promoteAfterEvents: config['models.shadowPromoteAfterEvents'],
-      })
-      judges.set(kind, judge)
-    }
-    if (deciding.has(shadowVersion)) return
-    const verdict = judge.observe(live, shadow, label)
+    const verdict = judges.observe(kind, shadowVersion, { live, shadow }, label)
     if (!verdict) return
-    deciding.add(shadowVersion)
     log.info(`shadow model ${verdict.decision === 'promote' ? 'promoted' : 'rejected'}`, {
       version: shadowVersion,
       reason: verdict.reason,
@@ -132,7 +121,7 @@ export function shadowVerdicts(
         ? promotionRecords(models, kind, shadowVersion, `shadow: ${verdict.reason}`)
         : [{ key: `shadow:${kind}`, value: null }]
     void publishRegistryRecords(kafka, records).catch((error: unknown) => {
-      deciding.delete(shadowVersion)
+      judges.reopen(shadowVersion)
       log.error('cannot publish the shadow verdict', { version: shadowVersion, error: String(error) })
     })
   }

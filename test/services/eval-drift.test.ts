@@ -18,3 +18,30 @@ test('eval --drift on the first 115,000 events: the transition is found, a candi
   const table = formatDriftEval(result)
   assert.match(table, /\| normal → drift \| 100000 \|/)
 })
+
+test('eval --drift checks and prints the targets its options set, not fixed numbers', async () => {
+  const result = await evaluateDrift({
+    events: 104_000,
+    bootstrapEvents: 10_000,
+    detectionAllowance: 3,
+    maxFalseDriftsPer100k: 50,
+    window: 4_000,
+    recoveryShare: 0.75,
+    recoveryWithin: 8_000,
+  })
+  const [transition] = result.transitions
+  assert.equal(result.met.detected, transition!.delay !== null && transition!.delay < 3)
+  assert.equal(result.met.falseDrifts, result.falseDrifts.per100k <= 50)
+  const table = formatDriftEval(result)
+  assert.match(table, /\| F1 4k before \| F1 0–4k after \| F1 4–8k after \|/)
+  assert.match(table, /false \(outside the first 3 events after a transition\)/)
+  assert.match(table, /every transition detected within 3 events: (met|NOT met)/)
+  assert.match(table, /at most 50 false drifts per 100,000 stable events: (met|NOT met)/)
+  assert.match(table, /F1 back to ≥ 75% of its pre-drift level within 8,000 events of each retrain/)
+})
+
+test('eval --drift reproduces more partitions on request, through the same offline pipeline as eval', async () => {
+  const result = await evaluateDrift({ events: 30_000, bootstrapEvents: 10_000, partitions: 3 })
+  assert.equal(result.partitions, 3)
+  assert.match(formatDriftEval(result), /^phased source, seed 42, 30,000 events, 3 partitions in /)
+})

@@ -3,7 +3,14 @@
 // Isolation Forest scores against the labels). The candidate is promoted when it is at least
 // as good, rejected when it is worse. Without labels it is promoted after
 // `promoteAfterEvents` events (0 = never: a person decides with `lookout models promote`).
+//
+// The score service and `lookout eval --drift` share the two steps below: `shadowScores` (the
+// raw scores of both models on one scored event) and `ShadowJudges` (a judge per kind and
+// shadow version, one verdict per version).
+import type { EventKind } from '../features/index.ts'
 import { rocAuc } from '../quality.ts'
+import type { EnrichedEvent, ScoredEvent } from './events.ts'
+import type { LoadedModel } from './scorer.ts'
 
 export interface ShadowJudgeOptions {
   /** Labelled events (with both classes) needed before deciding. */
@@ -77,5 +84,69 @@ export class ShadowJudge {
       }
     }
     return undefined
+  }
+}
+
+/** The raw Isolation Forest scores of a shadow model and of the live model beside it. */
+export interface ShadowScores {
+  /** The live model's score, undefined when no model scored the event. */
+  live: number | undefined
+  shadow: number
+}
+
+/**
+ * The raw scores of `shadow` and of the live model that scored `scored` on the features of
+ * `enriched`; undefined when the shadow is the model that scored it (nothing to compare).
+ * `live` is the live model now; its score counts only when it is the one that scored the event.
+ */
+export function shadowScores(
+  enriched: EnrichedEvent,
+  scored: ScoredEvent,
+  live: LoadedModel | undefined,
+  shadow: LoadedModel,
+): ShadowScores | undefined {
+  if (shadow.version === scored.modelVersion) return undefined
+  const x = Float64Array.from(enriched.features)
+  return {
+    live: live && live.version === scored.modelVersion ? live.forest.score(x) : undefined,
+    shadow: shadow.forest.score(x),
+  }
+}
+
+/**
+ * The judges of the shadow models in one process: one ShadowJudge per event kind, replaced
+ * when the kind's shadow version changes. Each version gets at most one verdict, unless it is
+ * reopened (its verdict could not be acted on).
+ */
+export class ShadowJudges {
+  readonly #options: ShadowJudgeOptions
+  readonly #judges = new Map<EventKind, ShadowJudge>()
+  readonly #decided = new Set<string>()
+
+  constructor(options: ShadowJudgeOptions = {}) {
+    this.#options = options
+  }
+
+  /** One shadow-scored event of `kind`; returns the verdict on `shadowVersion` once there is one. */
+  observe(
+    kind: EventKind,
+    shadowVersion: string,
+    scores: ShadowScores,
+    label: 0 | 1 | undefined,
+  ): ShadowVerdict | undefined {
+    let judge = this.#judges.get(kind)
+    if (judge?.shadowVersion !== shadowVersion) {
+      judge = new ShadowJudge(shadowVersion, this.#options)
+      this.#judges.set(kind, judge)
+    }
+    if (this.#decided.has(shadowVersion)) return undefined
+    const verdict = judge.observe(scores.live, scores.shadow, label)
+    if (verdict) this.#decided.add(shadowVersion)
+    return verdict
+  }
+
+  /** Lets `shadowVersion` be decided again. */
+  reopen(shadowVersion: string): void {
+    this.#decided.delete(shadowVersion)
   }
 }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { ShadowJudge } from '../../../src/core/pipeline/shadow.ts'
+import { IsolationForest } from '../../../src/core/anomaly/isolation-forest.ts'
+import type { EnrichedEvent, ScoredEvent } from '../../../src/core/pipeline/events.ts'
+import { ShadowJudge, ShadowJudges, shadowScores } from '../../../src/core/pipeline/shadow.ts'
 
 function feed(judge: ShadowJudge, events: number, shadowSeparates: boolean, labelled = true) {
   for (let i = 0; i < events; i++) {
@@ -29,4 +31,40 @@ test('without labels it is promoted after promoteAfterEvents, and never when tha
   assert.equal(verdict?.decision, 'promote')
   assert.equal(verdict?.at, 1_000)
   assert.equal(feed(new ShadowJudge('v2', { minLabelled: 500 }), 5_000, true, false), undefined)
+})
+
+test('ShadowJudges: one judge per kind and version, one verdict per version until it is reopened', () => {
+  const judges = new ShadowJudges({ minLabelled: 20 })
+  const observe = (version: string, i: number) => {
+    const label = i % 4 === 0 ? 1 : 0
+    return judges.observe('transaction', version, { live: 0.5, shadow: label }, label)
+  }
+  const verdicts = Array.from({ length: 40 }, (_, i) => observe('v2', i)).filter((v) => v !== undefined)
+  assert.equal(verdicts.length, 1)
+  assert.equal(verdicts[0]?.decision, 'promote')
+  judges.reopen('v2')
+  assert.equal(observe('v2', 40)?.decision, 'promote')
+  // a new shadow version starts a new judge
+  assert.equal(observe('v3', 0), undefined)
+})
+
+test('shadowScores: both raw scores on the event, none when the shadow scored it', () => {
+  const data = Float64Array.from({ length: 200 }, (_, i) => (i * 7919) % 101)
+  const forest = IsolationForest.train(
+    { data, rows: 100, columns: 2 },
+    { featureNames: ['a', 'b'], nTrees: 10, seed: 1 },
+  )
+  const live = { version: 'v1', kind: 'transaction' as const, forest }
+  const shadow = { version: 'v2', kind: 'transaction' as const, forest }
+  const enriched = { features: [3, 4] } as EnrichedEvent
+  const expected = forest.score(Float64Array.from([3, 4]))
+  assert.deepEqual(shadowScores(enriched, { modelVersion: 'v1' } as ScoredEvent, live, shadow), {
+    live: expected,
+    shadow: expected,
+  })
+  assert.deepEqual(shadowScores(enriched, { modelVersion: null } as ScoredEvent, live, shadow), {
+    live: undefined,
+    shadow: expected,
+  })
+  assert.equal(shadowScores(enriched, { modelVersion: 'v2' } as ScoredEvent, live, shadow), undefined)
 })
