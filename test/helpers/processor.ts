@@ -1,7 +1,10 @@
 // A broker-free harness for Lookout's processors: runs a `Processor` over records the way the
 // Kafka runtime does (decode, dead-letter what does not decode, process a partition's batch,
-// keep the store's writes pending until the batch "commits", then afterCommit), in memory.
-import type { InputRecord, OutputRecord, Processor } from '../../src/kafka/processor.ts'
+// set aside the records that make process() throw, keep the store's writes pending until the
+// batch "commits", then afterCommit), in memory.
+import { describeError } from '../../src/errors.ts'
+import { type InputRecord, isolateRecords, type OutputRecord, type Processor } from '../../src/kafka/processor.ts'
+import { isRetryable } from '../../src/kafka/retry.ts'
 import { StateStore } from '../../src/kafka/state-store.ts'
 
 /** An input record with a key and a broker timestamp (see `keyed`). */
@@ -44,11 +47,16 @@ export interface DeadLetter {
 export interface HarnessResult {
   /** What the processor returned, batch after batch. */
   outputs: OutputRecord[]
-  /** The records that did not decode, with the reason and their coordinates. */
+  /** The records that did not decode or made process() throw on their own, with the reason and their coordinates. */
   deadLetters: DeadLetter[]
   /** The store's committed writes in order, as the changelog would carry them (undefined = tombstone). */
   changelog: [string, unknown][]
   batches: number
+  /**
+   * The partition's store at the end: the one given, unless a batch had a record that throws
+   * (the runtime then keeps the store of the pass without it, a new object, as here).
+   */
+  store: StateStore
 }
 
 function encode(value: unknown): Buffer {
@@ -58,28 +66,32 @@ function encode(value: unknown): Buffer {
 
 /**
  * Runs `processor` over `records` of one partition with `store` as that partition's state
- * store. A batch whose `process` throws is aborted: its store writes are discarded and the
- * error is rethrown (the runtime's failure policy is tested against the broker).
+ * store. When `process` throws on a batch, its store writes are discarded; a retryable error
+ * is rethrown (the runtime would retry the batch), otherwise the batch is processed record by
+ * record as the runtime does after a repeated failure (`isolateRecords`): the records that
+ * throw on their own become dead letters, the others are processed once.
  */
 export async function runProcessor<T>(
   processor: Processor<T>,
   records: readonly HarnessRecord[],
-  store: StateStore = new StateStore(),
+  initialStore: StateStore = new StateStore(),
   options: HarnessOptions = {},
 ): Promise<HarnessResult> {
+  let store = initialStore
   const partition = options.partition ?? 0
   const topic = options.topic ?? 'input'
   const batchSize = options.batchSize ?? Math.max(records.length, 1)
-  const result: HarnessResult = { outputs: [], deadLetters: [], changelog: [], batches: 0 }
+  const result: HarnessResult = { outputs: [], deadLetters: [], changelog: [], batches: 0, store }
   let offset = options.fromOffset ?? 0n
   for (let start = 0; start < records.length; start += batchSize) {
     const batch: InputRecord<T>[] = []
+    const encoded = new Map<InputRecord<T>, Buffer>()
     for (const record of records.slice(start, start + batchSize)) {
       const raw = record instanceof KeyedRecord ? record : new KeyedRecord(undefined, record)
       const key = raw.key
       const value = encode(raw.value)
       try {
-        batch.push({
+        const input: InputRecord<T> = {
           topic,
           partition,
           offset,
@@ -87,7 +99,9 @@ export async function runProcessor<T>(
           value: processor.decode(value, key),
           timestamp: raw.timestamp,
           headers: new Map(),
-        })
+        }
+        batch.push(input)
+        encoded.set(input, value)
       } catch (error) {
         result.deadLetters.push({
           reason: error instanceof Error ? error.message : String(error),
@@ -104,7 +118,21 @@ export async function runProcessor<T>(
       if (batch.length > 0) outputs = processor.process(batch, { partition, store })
     } catch (error) {
       store.discardPending()
-      throw error
+      if (isRetryable(error)) throw error
+      const isolated = isolateRecords(processor, batch, partition, store)
+      outputs = isolated.outputs
+      store = isolated.store
+      result.store = store
+      for (const [index, failure] of isolated.failed) {
+        const record = batch[index]!
+        result.deadLetters.push({
+          reason: `process() failed: ${describeError(failure)}`,
+          offset: record.offset,
+          partition,
+          topic,
+          value: encoded.get(record)!,
+        })
+      }
     }
     for (const change of store.pendingChanges()) result.changelog.push(change)
     store.commitPending()

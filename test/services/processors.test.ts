@@ -214,6 +214,30 @@ test('alert: the de-duplication state survives a restart from the changelog', as
   assert.ok(whole.outputs.length < anomalies.length / 2, `${whole.outputs.length} alerts`)
 })
 
+test('alert: a record that makes process() throw is set aside; the others are alerted once', async () => {
+  const alert = alertProcessor(prefix, policy)
+  // a processor that fails on one event in the middle of a batch, after some of its work
+  const failing: typeof alert = {
+    ...alert,
+    process(records, context) {
+      const outputs = alert.process(records, context)
+      if (records.some((record) => record.value.id === 'poison')) throw new Error('cannot alert on poison')
+      return outputs
+    },
+  }
+  const anomalies = Array.from({ length: 40 }, (_, i) => anomaly(i % 3 ? 'a' : 'b', i * 40))
+  const poisoned = [...anomalies.slice(0, 17), anomaly('a', 17 * 40 - 1, 'poison'), ...anomalies.slice(17)]
+  const result = await runProcessor(failing, poisoned, new StateStore(), { batchSize: 10 })
+  const clean = await runProcessor(alert, anomalies, new StateStore(), { batchSize: 10 })
+  assert.deepEqual(
+    result.deadLetters.map((letter) => [letter.offset, letter.reason]),
+    [[17n, 'process() failed: cannot alert on poison']],
+  )
+  assert.equal(JSON.parse(result.deadLetters[0]!.value.toString()).id, 'poison')
+  assert.deepEqual(result.outputs, clean.outputs)
+  assert.deepEqual([...result.store.entries()], [...clean.store.entries()])
+})
+
 test('alert: a record without id, entity or score is a dead letter', async () => {
   const result = await runProcessor(alertProcessor(prefix, policy), [
     anomaly('a', 0),
