@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { ScoredEvent } from '../../src/core/pipeline/events.ts'
 import type { LoadedModel } from '../../src/core/pipeline/scorer.ts'
-import { ShadowJudge, type ShadowVerdict } from '../../src/core/pipeline/shadow.ts'
+import { ShadowJudges, type ShadowVerdict } from '../../src/core/pipeline/shadow.ts'
 import { PhasedGenerator } from '../../src/core/sources/phased.ts'
 import { trainForest } from '../../src/core/training.ts'
 import { StateStore } from '../../src/kafka/state-store.ts'
@@ -109,15 +109,16 @@ test('score: a shadow model scores beside the live one without changing its scor
   const live = model('v1', 0, 1)
   const shadow = model('v2', 600, 2)
   const verdicts: (ShadowVerdict & { version: string })[] = []
-  const judge = new ShadowJudge('v2', { minLabelled: 600 })
+  // the score service's judges (src/services/score.ts, shadowVerdicts): one verdict per version
+  const judges = new ShadowJudges({ minLabelled: 600 })
   const options = { ...scoreOptions, models: () => live }
   const withShadow = scoreProcessor({
     ...options,
     shadow: () => shadow,
-    onShadowScore: (_kind, version, liveScore, shadowScore, label) => {
+    onShadowScore: (kind, version, liveScore, shadowScore, label) => {
       assert.equal(version, 'v2')
       assert.equal(typeof liveScore, 'number')
-      const verdict = judge.observe(liveScore, shadowScore, label)
+      const verdict = judges.observe(kind, version, { live: liveScore, shadow: shadowScore }, label)
       if (verdict) verdicts.push({ ...verdict, version })
     },
   })
@@ -138,8 +139,8 @@ test('score: a shadow model scores beside the live one without changing its scor
     const features = Float64Array.from((JSON.parse(enriched[i]!) as { features: number[] }).features)
     assert.equal(beside?.isolationForest, shadow.forest.score(features))
   }
-  // the judge decides once it has seen minLabelled labelled events of both classes
-  assert.ok(verdicts.length > 0, 'a verdict')
+  // the judge decides once, when it has seen minLabelled labelled events of both classes
+  assert.equal(verdicts.length, 1)
   assert.equal(verdicts[0]!.labelled, 600)
   assert.match(verdicts[0]!.decision, /^(promote|reject)$/)
   assert.match(verdicts[0]!.reason, /^ROC-AUC on 600 labelled events/)
