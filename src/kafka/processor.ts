@@ -264,7 +264,8 @@ function metrics(registry: Registry | undefined): RuntimeMetrics {
  * - Failures not attributable to a record (Kafka, or a retryable error from `process()`) that
  *   repeat `stallAfterFailures` times in a row, or are not retryable, mark the runtime stalled:
  *   `health()` answers `ok: false` with the reason and `processor_stalled` is 1 until a batch
- *   commits again. The runtime never gives up on its own.
+ *   commits again, or until, with nothing to process, no failure has happened for twice the
+ *   longest backoff. The runtime never gives up on its own.
  */
 export class ProcessorRuntime<T> {
   readonly #context: KafkaContext
@@ -484,7 +485,14 @@ export class ProcessorRuntime<T> {
       }
       const batch = retry ? retry.batch : await this.#nextBatch()
       retry = undefined
-      if (batch.length === 0) continue
+      if (batch.length === 0) {
+        // caught up with nothing to do: a stall that has not recurred for a while is over
+        if (this.#stream && this.#streak.idle()) {
+          log.info('processor is idle and no longer failing', { processor: this.#processor.name })
+          this.#metrics.stalled.set(this.#labels, 0)
+        }
+        continue
+      }
       try {
         await this.#processBatch(batch)
         this.#progressed()

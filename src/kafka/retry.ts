@@ -116,6 +116,12 @@ export interface FailureStreakOptions {
   maxDelayMs: number
   /** Failures not attributable to the input, in a row, that make the worker stalled. */
   stallAfterFailures: number
+  /**
+   * An idle worker (nothing to process) that has not failed for this long has recovered, even
+   * though no success says so. Longer than the longest backoff, so that a worker that fails on
+   * every attempt never looks idle long enough. Default: twice `maxDelayMs`.
+   */
+  quietMs?: number
 }
 
 /**
@@ -133,14 +139,21 @@ export class FailureStreak {
   unattributed = 0
   /** Why the worker is stalled; undefined while it is not. */
   stalled: string | undefined
+  /** When the last failure happened (ms since the epoch). */
+  lastFailureAt = 0
 
   constructor(options: FailureStreakOptions) {
     this.#options = options
   }
 
   /** Counts one failed attempt of `who`; returns true when it makes the worker stalled (again). */
-  fail(error: unknown, options: { who: string; attributable: boolean; retryable?: boolean }): boolean {
+  fail(
+    error: unknown,
+    options: { who: string; attributable: boolean; retryable?: boolean },
+    now = Date.now(),
+  ): boolean {
     this.attempts++
+    this.lastFailureAt = now
     if (options.attributable) return false
     this.unattributed++
     const retryable = options.retryable ?? isRetryable(error)
@@ -159,6 +172,16 @@ export class FailureStreak {
     this.unattributed = 0
     this.stalled = undefined
     return wasStalled
+  }
+
+  /**
+   * The worker has nothing to do (and nothing waiting for a retry): if it has not failed for
+   * `quietMs`, what stalled it has passed. Returns true when that ends a stall.
+   */
+  idle(now = Date.now()): boolean {
+    if (this.attempts === 0) return false
+    if (now - this.lastFailureAt < (this.#options.quietMs ?? 2 * this.#options.maxDelayMs)) return false
+    return this.succeed()
   }
 
   /** The wait before the next attempt. */

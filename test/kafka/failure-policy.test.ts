@@ -120,6 +120,19 @@ test('the backoff of a failure streak grows with its length and starts over afte
   )
 })
 
+test('an idle runtime that has not failed for longer than the longest backoff is no longer stalled', () => {
+  const streak = new FailureStreak(streakOptions) // quiet for 2 × 10 s
+  const down = new NetworkError('Connection refused')
+  for (const at of [0, 1_000, 3_000]) streak.fail(down, { who, attributable: false }, at)
+  assert.ok(streak.stalled)
+  assert.equal(streak.idle(3_000 + 19_999), false, 'not quiet for long enough')
+  streak.fail(down, { who, attributable: false }, 23_000)
+  assert.equal(streak.idle(23_000 + 19_999), false, 'a new failure restarts the quiet period')
+  assert.equal(streak.idle(23_000 + 20_000), true, 'quiet and idle: recovered')
+  assert.equal(streak.stalled, undefined)
+  assert.equal(streak.attempts, 0)
+})
+
 function record(offset: number, value: string): InputRecord<string> {
   return { topic: 'in', partition: 0, offset: BigInt(offset), key: value, value, timestamp: 0, headers: new Map() }
 }
