@@ -98,6 +98,31 @@ const maxChunkBytes = 900 * 1024
 /** A batch slower than this is logged with where its time went. */
 const slowBatchMs = 500
 
+/** The broker's default `message.max.bytes`: a larger output record would fail every transaction. */
+const maxRecordBytes = 1_048_588
+
+/**
+ * `processor.process`, with its outputs checked: an output the broker would refuse (over 1 MB)
+ * fails the call like a throw, so that the record that made it is dead-lettered instead of
+ * aborting every attempt at the batch.
+ */
+export function processChecked<T>(
+  processor: Pick<Processor<T>, 'process'>,
+  records: InputRecord<T>[],
+  context: ProcessorContext,
+): OutputRecord[] {
+  const outputs = processor.process(records, context)
+  for (const output of outputs) {
+    let bytes = (output.key === undefined ? 0 : Buffer.byteLength(output.key)) + Buffer.byteLength(output.value)
+    if (output.headers) for (const name in output.headers) bytes += name.length + output.headers[name]!.length
+    if (bytes > maxRecordBytes)
+      throw new Error(
+        `an output record for ${output.topic} has ${bytes} bytes, over the broker's ${maxRecordBytes}-byte record limit`,
+      )
+  }
+  return outputs
+}
+
 /**
  * `process()` threw for the records of one or more partitions. Nothing reached Kafka (the
  * transaction begins after processing), so the batch can be retried from memory.
@@ -126,7 +151,7 @@ export interface Isolated {
 
 /**
  * Processes one partition's records one at a time to find those that make process() throw on
- * their own. Each pass starts from a fresh copy of `base` (the partition's store as it was
+ * their own (or return an output the broker would refuse, see `processChecked`). Each pass starts from a fresh copy of `base` (the partition's store as it was
  * before this call) and stops at the first record that throws; that record is set aside and the
  * pass starts over without it. The pass that gets through keeps its store and outputs: the state
  * and the outputs are exactly those of processing the good records, and nothing of a failed call
@@ -149,7 +174,7 @@ export function isolateRecords<T>(
     for (let index = 0; index < records.length; index++) {
       if (failed.has(index)) continue
       try {
-        for (const output of processor.process([records[index]!], { partition, store })) outputs.push(output)
+        for (const output of processChecked(processor, [records[index]!], { partition, store })) outputs.push(output)
       } catch (error) {
         if (isRetryable(error)) throw error
         failed.set(index, error)
@@ -747,7 +772,7 @@ export class ProcessorRuntime<T> {
           }
         } else {
           try {
-            for (const output of this.#processor.process(records, { partition, store })) outputs.push(output)
+            for (const output of processChecked(this.#processor, records, { partition, store })) outputs.push(output)
           } catch (error) {
             // the other partitions carry on, so that one attempt finds every partition that fails
             failures.push({ key: topicPartition, from, to, error })

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { MultipleErrors, NetworkError, ProtocolError, TimeoutError, UserError } from '@platformatic/kafka'
 import { ErrorCodes, LookoutError } from '../../src/errors.ts'
-import { type InputRecord, isolateRecords, type OutputRecord } from '../../src/kafka/processor.ts'
+import { type InputRecord, isolateRecords, type OutputRecord, processChecked } from '../../src/kafka/processor.ts'
 import { backoffDelay, FailureStreak, isRetryable, withConnectionRetry } from '../../src/kafka/retry.ts'
 import { StateStore } from '../../src/kafka/state-store.ts'
 import type { Logger } from '../../src/log.ts'
@@ -215,4 +215,23 @@ test('every record failing on its own is set aside in one pass each', () => {
   assert.equal(failed.size, 50)
   assert.equal(outputs.length, 0)
   assert.equal(calls, 50, 'linear, not quadratic, when every record fails')
+})
+
+test('an output the broker would refuse fails its record like a throw', () => {
+  const huge = {
+    process(records: InputRecord<string>[]): OutputRecord[] {
+      return records.map((r) => ({ topic: 'out', value: r.value === 'big' ? 'x'.repeat(2_000_000) : r.value }))
+    },
+  }
+  const store = new StateStore()
+  assert.throws(
+    () => processChecked(huge, [record(0, 'a'), record(1, 'big')], { partition: 0, store }),
+    /an output record for out has 2000000 bytes, over the broker's 1048588-byte record limit/,
+  )
+  const { outputs, failed } = isolateRecords(huge, [record(0, 'a'), record(1, 'big'), record(2, 'b')], 0, store)
+  assert.deepEqual([...failed.keys()], [1])
+  assert.deepEqual(
+    outputs.map((o) => o.value),
+    ['a', 'b'],
+  )
 })
