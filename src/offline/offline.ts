@@ -12,6 +12,7 @@ import { createReadStream, createWriteStream, readFileSync, renameSync, rmSync, 
 import { basename, extname } from 'node:path'
 import { createInterface } from 'node:readline'
 import { murmur2 } from '@platformatic/kafka'
+import { parse as parseCsv } from 'csv-parse/sync'
 import { IsolationForest } from '../core/anomaly/isolation-forest.ts'
 import { SeriesDetector } from '../core/anomaly/series.ts'
 import type { LookoutEvent } from '../core/events.ts'
@@ -175,10 +176,66 @@ interface Row {
   text: string
   /** 1-based line number of the record's first line. */
   line: number
+  /** A CSV record's fields, or why csv-parse could not read them. */
+  fields?: string[]
+  syntaxError?: string
 }
 
-/** Physical lines joined into CSV records (a quoted field may span lines); blank lines skipped. */
+/**
+ * The file's records with their text and first line, blank lines skipped; a CSV record's fields
+ * are read by csv-parse, a batch of records per call. Records are framed here (a CSV record goes
+ * on to the next line while a quoted field is open, i.e. its quote count is odd) so that each
+ * keeps its text as in the file (the output repeats it) and a malformed one is reported with its
+ * line and skipped.
+ */
 async function* readRows(path: string, csv: boolean): AsyncGenerator<Row> {
+  if (!csv) {
+    yield* frameRows(path, false)
+    return
+  }
+  let batch: Row[] = []
+  for await (const row of frameRows(path, true)) {
+    batch.push(row)
+    if (batch.length >= csvBatch) {
+      yield* parseFields(batch)
+      batch = []
+    }
+  }
+  yield* parseFields(batch)
+}
+
+const csvBatch = 512
+const csvOptions = { relax_column_count: true, trim: true, bom: true } as const
+
+/** Sets the fields of every row: one csv-parse call for the batch, one per row if that fails. */
+function parseFields(rows: Row[]): Row[] {
+  if (rows.length === 0) return rows
+  try {
+    const records = parseCsv(rows.map((row) => row.text).join('\n'), csvOptions) as string[][]
+    if (records.length === rows.length) {
+      for (let i = 0; i < rows.length; i++) rows[i]!.fields = records[i]!
+      return rows
+    }
+  } catch {
+    // a malformed record: found below, row by row
+  }
+  for (const row of rows) {
+    try {
+      row.fields = splitCsv(row.text)
+    } catch (error) {
+      row.syntaxError = (error as Error).message
+    }
+  }
+  return rows
+}
+
+/** A CSV row's fields; throws the reason csv-parse could not read them. */
+function fieldsOf(row: Row): string[] {
+  if (row.syntaxError !== undefined) throw new Error(row.syntaxError)
+  return row.fields ?? splitCsv(row.text)
+}
+
+async function* frameRows(path: string, csv: boolean): AsyncGenerator<Row> {
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })
   const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })
   let line = 0
@@ -216,39 +273,17 @@ function quotesBalanced(text: string): boolean {
   return quotes % 2 === 0
 }
 
-/** Splits one CSV record (RFC 4180 quoting: "a,b" and "" inside quotes). */
+/** The fields of one CSV record (RFC 4180 quoting, whitespace around fields trimmed), parsed by csv-parse. */
 export function splitCsv(text: string): string[] {
-  const fields: string[] = []
-  let i = 0
-  for (;;) {
-    if (text[i] === '"') {
-      let value = ''
-      i++
-      for (;;) {
-        const quote = text.indexOf('"', i)
-        if (quote < 0) throw new Error('unterminated quoted field')
-        value += text.slice(i, quote)
-        if (text[quote + 1] === '"') {
-          value += '"'
-          i = quote + 2
-        } else {
-          i = quote + 1
-          break
-        }
-      }
-      const comma = text.indexOf(',', i)
-      const rest = (comma < 0 ? text.slice(i) : text.slice(i, comma)).trim()
-      if (rest !== '') throw new Error(`text after a closing quote: ${JSON.stringify(rest)}`)
-      fields.push(value)
-      if (comma < 0) return fields
-      i = comma + 1
-    } else {
-      const comma = text.indexOf(',', i)
-      fields.push((comma < 0 ? text.slice(i) : text.slice(i, comma)).trim())
-      if (comma < 0) return fields
-      i = comma + 1
-    }
+  let records: string[][]
+  try {
+    records = parseCsv(text, csvOptions) as string[][]
+  } catch (error) {
+    // csv-parse names the line within the record; the caller names the record's row
+    throw new Error((error as Error).message.replace(/ at line \d+/, ''))
   }
+  if (records.length !== 1) throw new Error(`expected one CSV record, got ${records.length}`)
+  return records[0]!
 }
 
 function csvCell(value: string): string {
@@ -450,7 +485,7 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileSum
       const headerRow = first.value
       let header: string[]
       try {
-        header = splitCsv(headerRow.text)
+        header = fieldsOf(headerRow)
       } catch (error) {
         throw rowError(headerRow, `header: ${(error as Error).message}`)
       }
@@ -470,7 +505,7 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileSum
           summary.rows++
           let scored: ScoredEvent
           try {
-            scored = pipeline.process(eventFromCsv(header, splitCsv(row.text)))
+            scored = pipeline.process(eventFromCsv(header, fieldsOf(row)))
           } catch (error) {
             await reject(row, (error as Error).message)
             continue
@@ -504,7 +539,7 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileSum
     let timestampColumn = 0
     let valueColumn = 1
     if (headerRow) {
-      const columns = splitCsv(headerRow.text).map((name) => name.toLowerCase())
+      const columns = fieldsOf(headerRow).map((name) => name.toLowerCase())
       timestampColumn = columns.indexOf('timestamp')
       valueColumn = columns.indexOf('value')
       if (timestampColumn < 0 || valueColumn < 0)
@@ -520,7 +555,7 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileSum
       let timeMs: number | undefined
       let value: number
       try {
-        const fields = splitCsv(row.text)
+        const fields = fieldsOf(row)
         if (fields.length < needed) throw new Error(`expected ${needed} columns, got ${fields.length}`)
         timeMs = parseTimestamp(fields[timestampColumn]!)
         if (timeMs === undefined)

@@ -165,3 +165,27 @@ test('CSV rows: quoted fields, nested columns and kinds; a bad cell names its fi
     /^kind,id,data\.0,data\.1,current_time,note,anomaly_score\npoint,1,0\.1,0\.2,2025-01-01T00:00:00Z,"a, b",0\n$/,
   )
 })
+
+test('CSV syntax is read by csv-parse: quoted commas, escaped quotes, line breaks in quotes, CRLF; a malformed record is skipped with its line', async () => {
+  assert.deepEqual(splitCsv(' a , "b, ""c""\nd" ,e'), ['a', 'b, "c"\nd', 'e'])
+  assert.throws(() => splitCsv('a,"b"c'), /Invalid Closing Quote/)
+  const input = join(directory, 'syntax.csv')
+  writeFileSync(
+    input,
+    'kind,id,data.0,data.1,current_time,note\r\n' +
+      'point,1,0.1,0.2,2025-01-01T00:00:00Z,"two\r\nlines"\r\n' +
+      '\r\n' +
+      'point,2,0.1,0.2,2025-01-01T00:00:01Z,"bad"quote\r\n' +
+      'point,3,0.3,0.1,2025-01-01T00:00:02Z,"say ""hi"""\r\n',
+  )
+  const output = join(directory, 'syntax.scored.csv')
+  const summary = await scoreFile({ input, output, partitions: 1, threshold: 0.99, skipInvalid: true })
+  assert.deepEqual([summary.rows, summary.scored, summary.rejected], [3, 2, 1])
+  const rejected = JSON.parse(readFileSync(`${output}.rejected.jsonl`, 'utf8'))
+  assert.equal(rejected.row, 5)
+  assert.match(rejected.reason, /Invalid Closing Quote/)
+  const lines = readFileSync(output, 'utf8').split('\n')
+  assert.equal(lines[1], 'point,1,0.1,0.2,2025-01-01T00:00:00Z,"two')
+  assert.match(lines[2]!, /^lines",0$/)
+  assert.match(lines[3]!, /^point,3,0\.3,0\.1,2025-01-01T00:00:02Z,"say ""hi""",[\d.e-]+$/)
+})
