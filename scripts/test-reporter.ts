@@ -1,9 +1,11 @@
 // The unit tests' reporter: Node's spec reporter for the tests, then a short coverage report
 // (per source directory, and the all-files line) in place of the spec reporter's per-file table.
-import { globSync } from 'node:fs'
+import { globSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, relative, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import type { TestEvent } from 'node:test/reporters'
 import { spec } from 'node:test/reporters'
+import { unitDurationsFile } from './test-kinds.ts'
 
 interface Counts {
   totalLineCount: number
@@ -54,14 +56,32 @@ export function formatCoverage(coverage: Coverage): string {
   return text
 }
 
+/** Adds this run's seconds per test file to the recorded ones (see scripts/test-unit.ts). */
+function recordDurations(seconds: Map<string, number>): void {
+  const file = resolve(unitDurationsFile)
+  let recorded: Record<string, number> = {}
+  try {
+    recorded = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>
+  } catch {}
+  for (const [test, value] of seconds) recorded[relative(process.cwd(), test)] = Math.round(value * 10) / 10
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileSync(file, `${JSON.stringify(recorded, null, 1)}\n`)
+}
+
 export default async function* reporter(source: AsyncIterable<TestEvent>): AsyncGenerator<string> {
   let coverage: Coverage | undefined
+  const seconds = new Map<string, number>()
   async function* tests() {
     for await (const event of source) {
       if (event.type === 'test:coverage') coverage = event.data
-      else yield event
+      else {
+        if ((event.type === 'test:pass' || event.type === 'test:fail') && event.data.nesting === 0 && event.data.file)
+          seconds.set(event.data.file, (seconds.get(event.data.file) ?? 0) + event.data.details.duration_ms / 1000)
+        yield event
+      }
     }
   }
   for await (const chunk of Readable.from(tests()).pipe(new spec())) yield String(chunk)
+  recordDurations(seconds)
   if (coverage) yield formatCoverage(coverage)
 }
