@@ -1,5 +1,5 @@
-// Everything Lookout knows about one event kind, in its registry entry: its features
-// (`featureKinds`, which enrich runs), its ground truth (label, phase, event number, amount),
+// Everything Lookout knows about one event kind, in its registry entry: its required fields
+// and id, its features (`featureKinds`, which enrich runs), its ground truth (label, phase, event number, amount),
 // its rules and the rule state they keep per entity, the detector it adds per entity, and the
 // types of its fields in a CSV file. The scorer, the trainer and the offline tools look the
 // kind up here instead of switching on it: a new kind is one more entry.
@@ -76,10 +76,17 @@ export interface EntityDetector<E> {
 }
 
 export type CsvFieldType = 'number' | 'boolean' | 'nullable'
+export type FieldType = 'string' | 'number' | 'boolean'
 
 export interface KindEntry<K extends EventKind> {
   readonly kind: K
   readonly features: FeatureKind<EventOfKind<K>, StateOfKind[K]>
+  /** Fields an event of the kind must have, with their types (checked when it is decoded). */
+  readonly requiredFields: readonly (readonly [string, FieldType])[]
+  /** Further checks of a decoded event; throws an Error whose message is the dead-letter reason. */
+  validate?(event: Record<string, unknown>): void
+  /** The event's id. */
+  id(event: EventOfKind<K>): string
   /** Ground truth the source put into the event (an empty object when it has none). */
   truth(event: EventOfKind<K>): GroundTruth
   readonly rules?: KindRules<EventOfKind<K>>
@@ -98,6 +105,19 @@ export const kindRegistry: KindRegistry = Object.freeze({
   transaction: {
     kind: 'transaction',
     features: featureKinds.transaction,
+    requiredFields: [
+      ['transaction_id', 'string'],
+      ['user_id', 'string'],
+      ['timestamp', 'string'],
+      ['amount', 'number'],
+      ['merchant_category', 'string'],
+      ['hour_of_day', 'number'],
+      ['location_match', 'boolean'],
+      ['device_known', 'boolean'],
+      ['transactions_last_hour', 'number'],
+      ['user_avg_amount', 'number'],
+    ],
+    id: (event) => event.transaction_id,
     truth: (event) => ({
       label: event.anomaly_label,
       phase: event.phase,
@@ -127,6 +147,16 @@ export const kindRegistry: KindRegistry = Object.freeze({
   payment: {
     kind: 'payment',
     features: featureKinds.payment,
+    requiredFields: [
+      ['transaction_id', 'string'],
+      ['customer_id', 'string'],
+      ['timestamp', 'string'],
+      ['amount', 'number'],
+      ['merchant_category', 'string'],
+      ['payment_method', 'string'],
+      ['status', 'string'],
+    ],
+    id: (event) => event.transaction_id,
     truth: (event) => ({ label: event.is_fraud ? 1 : 0, amount: event.amount }),
     rules: {
       names: paymentRuleNames,
@@ -155,12 +185,29 @@ export const kindRegistry: KindRegistry = Object.freeze({
   point: {
     kind: 'point',
     features: featureKinds.point,
+    requiredFields: [
+      ['id', 'number'],
+      ['current_time', 'string'],
+    ],
+    validate: (event) => {
+      const data = event.data
+      if (!Array.isArray(data) || data.length !== 2 || !data.every((v) => typeof v === 'number' && Number.isFinite(v)))
+        throw new Error('field data must be an array of two finite numbers')
+    },
+    id: (event) => String(event.id),
     truth: (event) => ({ label: event.anomaly_label }),
     csvFields: { id: 'number', 'data.0': 'number', 'data.1': 'number', anomaly_label: 'number' },
   },
   metric: {
     kind: 'metric',
     features: featureKinds.metric,
+    requiredFields: [
+      ['host', 'string'],
+      ['metric', 'string'],
+      ['timestamp', 'string'],
+      ['value', 'number'],
+    ],
+    id: (event) => `${event.host}/${event.metric}@${event.timestamp}`,
     truth: (event) => (event.anomaly_label === undefined ? {} : { label: event.anomaly_label }),
     entityDetector: {
       name: 'series',
@@ -173,6 +220,13 @@ export const kindRegistry: KindRegistry = Object.freeze({
   record: {
     kind: 'record',
     features: featureKinds.record,
+    requiredFields: [
+      ['id', 'string'],
+      ['timestamp', 'string'],
+      ['amount', 'number'],
+      ['merchant', 'string'],
+    ],
+    id: (event) => event.id,
     truth: (event) => ({ amount: event.amount }),
     csvFields: { amount: 'number' },
   },

@@ -2,6 +2,7 @@
 import type { Contribution } from '../anomaly/detector.ts'
 import type { LookoutEvent } from '../events.ts'
 import { type EventKind, entityKeyOf, extractFeatures, featureKinds, isEventKind } from '../features/index.ts'
+import { kindOf } from '../kinds.ts'
 
 /** An event with its entity's features, as written to `enriched-features`. */
 export interface EnrichedEvent {
@@ -57,46 +58,6 @@ function requireField(event: Record<string, unknown>, field: string, type: 'stri
   }
 }
 
-const requiredFields: Record<EventKind, [string, 'string' | 'number' | 'boolean'][]> = {
-  transaction: [
-    ['transaction_id', 'string'],
-    ['user_id', 'string'],
-    ['timestamp', 'string'],
-    ['amount', 'number'],
-    ['merchant_category', 'string'],
-    ['hour_of_day', 'number'],
-    ['location_match', 'boolean'],
-    ['device_known', 'boolean'],
-    ['transactions_last_hour', 'number'],
-    ['user_avg_amount', 'number'],
-  ],
-  payment: [
-    ['transaction_id', 'string'],
-    ['customer_id', 'string'],
-    ['timestamp', 'string'],
-    ['amount', 'number'],
-    ['merchant_category', 'string'],
-    ['payment_method', 'string'],
-    ['status', 'string'],
-  ],
-  point: [
-    ['id', 'number'],
-    ['current_time', 'string'],
-  ],
-  metric: [
-    ['host', 'string'],
-    ['metric', 'string'],
-    ['timestamp', 'string'],
-    ['value', 'number'],
-  ],
-  record: [
-    ['id', 'string'],
-    ['timestamp', 'string'],
-    ['amount', 'number'],
-    ['merchant', 'string'],
-  ],
-}
-
 /** Parses and validates one event; throws an Error whose message is the dead-letter reason. */
 export function decodeEvent(text: string): LookoutEvent {
   let parsed: unknown
@@ -112,27 +73,15 @@ export function decodeEvent(text: string): LookoutEvent {
       `unknown kind ${JSON.stringify(event.kind)}; expected transaction, payment, point, metric or record`,
     )
   }
-  for (const [field, type] of requiredFields[event.kind]) requireField(event, field, type)
-  if (event.kind === 'point') {
-    const data = event.data
-    if (!Array.isArray(data) || data.length !== 2 || !data.every((v) => typeof v === 'number' && Number.isFinite(v)))
-      throw new Error('field data must be an array of two finite numbers')
-  }
+  const entry = kindOf(event.kind)
+  for (const [field, type] of entry.requiredFields) requireField(event, field, type)
+  entry.validate?.(event)
   return parsed as LookoutEvent
 }
 
+/** The event's id: the id the source gave it, or what identifies it (a metric's host/metric@time). */
 export function eventId(event: LookoutEvent): string {
-  switch (event.kind) {
-    case 'transaction':
-    case 'payment':
-      return event.transaction_id
-    case 'point':
-      return String(event.id)
-    case 'record':
-      return event.id
-    case 'metric':
-      return `${event.host}/${event.metric}@${event.timestamp}`
-  }
+  return kindOf(event.kind).id(event)
 }
 
 function producedAt(event: LookoutEvent): number | undefined {
