@@ -9,8 +9,9 @@
 // whole history (a record), by a clear margin of its past range, is an alarm. The statistics:
 //
 // - value:   the value itself (spikes and dips beyond anything seen);
-// - level:   the mean of the last 4 and of the last 16 values (a shift of the level that no
-//            single point reveals, in noisy series);
+// - level:   the mean of the last 4 and of the last 16 values, and the median of the last 64
+//            (a shift of the level that no single point reveals, in noisy series; the median
+//            is not moved by spikes, so a sustained rise shows even after higher spikes);
 // - season:  the value minus its time-of-day profile (a peak-sized value at a trough, a day
 //            that breaks the daily pattern), used only where the profile explains most of the
 //            series' variation;
@@ -39,7 +40,7 @@ export interface SeriesDetectorOptions {
 export interface SeriesScoreComponents {
   /** The value against every earlier value. */
   readonly value: number
-  /** The mean of the last 4 or 16 values against earlier such means. */
+  /** The mean of the last 4 or 16 values, or the median of the last 64, against earlier ones. */
   readonly level: number
   /** The value minus its time-of-day profile against earlier such residuals. */
   readonly season: number
@@ -84,12 +85,21 @@ export interface SeriesDetectorState {
   readonly changes: number
   readonly runAlarmed: boolean
   readonly lastAlarm: number
+  readonly lastRecord: number
   readonly components: SeriesScoreComponents
 }
 
-/** Windows of the level means (the value itself is the window of 1). */
-const MEAN_WINDOWS = [4, 16] as const
-const RECENT = 16
+/**
+ * The level statistics (the value itself is the window of 1): short means, and a median over a
+ * longer window, which the spikes of a spiky series do not move, so a sustained rise of the
+ * level shows even when earlier spikes went higher.
+ */
+const LEVELS = [
+  { window: 4, median: false },
+  { window: 16, median: false },
+  { window: 64, median: true },
+] as const
+const RECENT = 64
 /** Records within this many points after an alarm belong to the same event. */
 const HOLD = 16
 /** A record alarms when it goes beyond the past range by more than this share of the range. */
@@ -216,6 +226,21 @@ class Extremes {
   }
 }
 
+/** Mean of the last `window` values. */
+function meanOf(values: readonly number[], window: number): number {
+  let sum = 0
+  for (let j = values.length - window; j < values.length; j++) sum += values[j]!
+  return sum / window
+}
+
+/** Median of the last `window` values (sorted in `scratch`). */
+function medianOf(values: readonly number[], window: number, scratch: Float64Array): number {
+  const part = scratch.subarray(0, window)
+  for (let j = 0; j < window; j++) part[j] = values[values.length - window + j]!
+  part.sort()
+  return window % 2 === 1 ? part[(window - 1) / 2]! : (part[window / 2 - 1]! + part[window / 2]!) / 2
+}
+
 const NO_COMPONENTS: SeriesScoreComponents = { value: 0, level: 0, season: 0, stuck: 0 }
 
 export class SeriesDetector {
@@ -238,7 +263,9 @@ export class SeriesDetector {
   #changes = 0
   #runAlarmed = false
   #lastAlarm = Number.NEGATIVE_INFINITY
+  #lastRecord = Number.NEGATIVE_INFINITY
   #components: SeriesScoreComponents = NO_COMPONENTS
+  readonly #scratch = new Float64Array(RECENT)
 
   constructor(options: SeriesDetectorOptions = {}) {
     const stackLength = options.stackLength ?? DEFAULT_STACK
@@ -246,7 +273,7 @@ export class SeriesDetector {
       throw new RangeError(`stackLength must be a positive integer, got ${stackLength}`)
     this.#stackLength = stackLength
     this.#value = new Extremes(stackLength)
-    this.#means = MEAN_WINDOWS.map(() => new Extremes(stackLength))
+    this.#means = LEVELS.map(() => new Extremes(stackLength))
     this.#residual = new Extremes(stackLength)
   }
 
@@ -278,12 +305,11 @@ export class SeriesDetector {
 
     const valueSeen = this.#value.see(value)
     let levelExcess = 0
-    for (let i = 0; i < MEAN_WINDOWS.length; i++) {
-      const window = MEAN_WINDOWS[i]!
+    for (let i = 0; i < LEVELS.length; i++) {
+      const { window, median } = LEVELS[i]!
       if (recent.length < window) continue
-      let sum = 0
-      for (let j = recent.length - window; j < recent.length; j++) sum += recent[j]!
-      levelExcess = Math.max(levelExcess, this.#means[i]!.see(sum / window).excess)
+      const level = median ? medianOf(recent, window, this.#scratch) : meanOf(recent, window)
+      levelExcess = Math.max(levelExcess, this.#means[i]!.see(level).excess)
     }
     const seasonExcess = this.#season(timestampMs, value)
     const stuckExcess = this.#stuck(value, n)
@@ -291,23 +317,32 @@ export class SeriesDetector {
     this.#level += DEVIATION_RATE * (value - this.#level)
     this.#count = n + 1
 
-    const held = n - this.#lastAlarm <= HOLD
+    const afterAlarm = n - this.#lastAlarm <= HOLD
+    const held = afterAlarm || n - this.#lastRecord <= HOLD
     const warm = n >= WARMUP
-    const grade = (excess: number): number => {
+    const grade = (excess: number, isHeld = held): number => {
       if (!warm || excess <= MARGIN) return 0
       const over = excess - MARGIN
       const alarm = ALARM_FLOOR + (1 - ALARM_FLOOR) * (over / (over + EXCESS_HALF))
-      return held ? HELD_CEILING * (alarm - ALARM_FLOOR) * 1000 : alarm
+      return isHeld ? HELD_CEILING * (alarm - ALARM_FLOOR) * 1000 : alarm
     }
     const components: SeriesScoreComponents = {
-      value: valueSeen.excess > MARGIN ? grade(valueSeen.excess) : warm ? RANK_CEILING * valueSeen.rarity : 0,
+      // a value beyond the margin is held only by an alarm, not by a mere record just before it
+      value:
+        valueSeen.excess > MARGIN
+          ? grade(valueSeen.excess, afterAlarm)
+          : warm
+            ? (held ? HELD_CEILING : RANK_CEILING) * valueSeen.rarity
+            : 0,
       level: grade(levelExcess),
       season: grade(seasonExcess),
       stuck: grade(stuckExcess),
     }
     this.#components = components
     const score = Math.max(components.value, components.level, components.season, components.stuck)
+    // an alarm, or any value beyond the whole history, starts an event: what follows within the hold belongs to it
     if (score > ALARM_FLOOR) this.#lastAlarm = n
+    else if (!held && valueSeen.rarity === 1 && warm) this.#lastRecord = n
     return score
   }
 
@@ -373,6 +408,7 @@ export class SeriesDetector {
       changes: this.#changes,
       runAlarmed: this.#runAlarmed,
       lastAlarm: Number.isFinite(this.#lastAlarm) ? this.#lastAlarm : -1 - HOLD,
+      lastRecord: Number.isFinite(this.#lastRecord) ? this.#lastRecord : -1 - HOLD,
       components: { ...this.#components },
     }
   }
@@ -401,6 +437,7 @@ export class SeriesDetector {
     detector.#changes = state.changes
     detector.#runAlarmed = state.runAlarmed
     detector.#lastAlarm = state.lastAlarm
+    detector.#lastRecord = state.lastRecord
     detector.#components = { ...state.components }
     return detector
   }
