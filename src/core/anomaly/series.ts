@@ -21,8 +21,10 @@
 //
 // Records adapt by themselves: after a level shift the new level is the new extreme, so a
 // shift alarms at its onset and not for ever after. The statistics of one event (a spike is
-// also a record of the 4-mean, then of the 16-mean) alarm once: for the length of the longest
-// mean after an alarm, further records are the same event and score low.
+// also a record of the 4-mean, then of the 16-mean) alarm once: for 16 points after an alarm,
+// or after a value more extreme than the whole history (even within the margin), further
+// records are the same event and score low; only a new alarm of the value itself breaks
+// through the hold of a mere extreme.
 //
 // Scores are in [0, 1) and ordered, never clipped:
 // - an alarm scores in (0.999, 1), higher the further it goes beyond the past range;
