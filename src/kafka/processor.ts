@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import {
+  type Admin,
   Consumer,
   FetchIsolationLevels,
   type GroupPartitionsAssignments,
@@ -317,6 +318,11 @@ export class ProcessorRuntime<T> {
   #running = false
   #loop: Promise<void> | undefined
   #generation = -1
+  /** Group generation whose stable committed offsets are in #floors. */
+  #floorGeneration = -1
+  /** Per owned partition (`topic:partition`), the committed offset when this generation began. */
+  readonly #floors = new Map<string, bigint>()
+  #admin: Admin | undefined
   #lagTimer: NodeJS.Timeout | undefined
   processed = 0
 
@@ -606,6 +612,10 @@ export class ProcessorRuntime<T> {
       for (const partition of assignment.partitions) owned.add(`${assignment.topic}:${partition}`)
     }
     this.#metrics.partitions.set(this.#labels, owned.size)
+    if (consumer.generationId !== this.#floorGeneration) {
+      await this.#stableOffsets(owned)
+      this.#floorGeneration = consumer.generationId
+    }
     if (!this.#options.stateful) return owned
     const ownedPartitions = new Set([...owned].map((key) => Number(key.slice(key.lastIndexOf(':') + 1))))
     if (consumer.generationId !== this.#generation) {
@@ -617,6 +627,48 @@ export class ProcessorRuntime<T> {
     const missing = [...ownedPartitions].filter((partition) => !this.#stores.has(partition))
     if (missing.length > 0) await this.#restore(missing)
     return owned
+  }
+
+  /**
+   * The committed offsets of the owned partitions once no transaction that commits offsets for
+   * them is pending (OffsetFetch with require_stable). The consumer positions a new assignment
+   * at the committed offsets without waiting for the previous owner's transaction to finish, so
+   * records it buffered below these offsets were already processed, and are skipped.
+   */
+  async #stableOffsets(owned: Set<string>): Promise<void> {
+    this.#floors.clear()
+    if (owned.size === 0) return
+    const topics = new Map<string, number[]>()
+    for (const key of owned) {
+      const at = key.lastIndexOf(':')
+      const name = key.slice(0, at)
+      topics.set(name, [...(topics.get(name) ?? []), Number(key.slice(at + 1))])
+    }
+    this.#admin ??= await connectAdmin(this.#context)
+    const request = {
+      groups: [
+        {
+          groupId: this.#groupId,
+          topics: [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
+        },
+      ],
+      requireStable: true,
+    }
+    const deadline = Date.now() + this.#options.sessionTimeoutMs
+    for (;;) {
+      try {
+        for (const group of await this.#admin.listConsumerGroupOffsets(request))
+          for (const topic of group.topics)
+            for (const partition of topic.partitions)
+              if (partition.committedOffset >= 0n)
+                this.#floors.set(`${topic.name}:${partition.partitionIndex}`, partition.committedOffset)
+        return
+      } catch (error) {
+        // UNSTABLE_OFFSET_COMMIT while the previous owner's transaction is open: ask again
+        if (Date.now() > deadline) throw error
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
   }
 
   /** Reads the changelog partitions from the beginning up to their end into fresh stores. */
@@ -706,6 +758,8 @@ export class ProcessorRuntime<T> {
     for (const message of batch) {
       const key = `${message.topic}:${message.partition}`
       if (!owned.has(key)) continue // revoked while buffered: its new owner processes it
+      const floor = this.#floors.get(key)
+      if (floor !== undefined && message.offset < floor) continue // committed by the previous owner
       const list = byPartition.get(key)
       if (list) list.push(message)
       else byPartition.set(key, [message])
@@ -911,5 +965,6 @@ export class ProcessorRuntime<T> {
     await this.#stream?.close().catch(() => {})
     await this.#consumer?.close().catch(() => {})
     await this.#producer?.close().catch(() => {})
+    await this.#admin?.close().catch(() => {})
   }
 }
