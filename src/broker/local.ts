@@ -22,6 +22,18 @@ export interface LocalBrokerOptions {
   startTimeoutMs: number
   stopTimeoutMs: number
   env?: NodeJS.ProcessEnv
+  /** Set for one node of a multi-node cluster (`startCluster`); absent for the single-node broker. */
+  node?: ClusterNode
+}
+
+/** One node of a local multi-node KRaft cluster: its id, storage directory and the cluster it joins. */
+export interface ClusterNode {
+  id: number
+  directory: string
+  clusterId: string
+  /** `controller.quorum.voters`: every node's id@host:controllerPort. */
+  voters: string
+  nodes: number
 }
 
 export interface BrokerStatus {
@@ -43,7 +55,7 @@ export interface StartedBroker {
 }
 
 function paths(options: LocalBrokerOptions) {
-  const directory = resolve(options.dataDir, `broker-${options.port}`)
+  const directory = options.node?.directory ?? resolve(options.dataDir, `broker-${options.port}`)
   return {
     directory,
     data: join(directory, 'data'),
@@ -64,10 +76,15 @@ export function bootstrapAddress(port: number): string {
 
 function serverProperties(options: LocalBrokerOptions, dataDirectory: string): string {
   const controller = controllerPort(options)
+  const node = options.node
+  // a cluster of three or more keeps every internal topic on three nodes, and acknowledges a
+  // write (acks=all) once two have it, so one node can die without losing or blocking anything
+  const replicas = node ? Math.min(3, node.nodes) : 1
+  const minIsr = replicas >= 3 ? 2 : 1
   return [
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${controller}`,
+    `node.id=${node?.id ?? 1}`,
+    `controller.quorum.voters=${node?.voters ?? `1@127.0.0.1:${controller}`}`,
     `listeners=PLAINTEXT://127.0.0.1:${options.port},CONTROLLER://127.0.0.1:${controller}`,
     `advertised.listeners=PLAINTEXT://127.0.0.1:${options.port}`,
     'controller.listener.names=CONTROLLER',
@@ -76,13 +93,15 @@ function serverProperties(options: LocalBrokerOptions, dataDirectory: string): s
     `log.dirs=${dataDirectory}`,
     'num.partitions=3',
     'auto.create.topics.enable=false',
-    'offsets.topic.replication.factor=1',
+    `offsets.topic.replication.factor=${replicas}`,
     'offsets.topic.num.partitions=3',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
+    `transaction.state.log.replication.factor=${replicas}`,
+    `transaction.state.log.min.isr=${minIsr}`,
     'transaction.state.log.num.partitions=3',
-    'share.coordinator.state.topic.replication.factor=1',
-    'share.coordinator.state.topic.min.isr=1',
+    `share.coordinator.state.topic.replication.factor=${replicas}`,
+    `share.coordinator.state.topic.min.isr=${minIsr}`,
+    `default.replication.factor=${replicas}`,
+    `min.insync.replicas=${minIsr}`,
     'group.initial.rebalance.delay.ms=0',
     'log.retention.hours=168',
     'log.segment.bytes=268435456',
@@ -242,7 +261,7 @@ export async function startBroker(options: LocalBrokerOptions): Promise<StartedB
         ...jvm,
         'kafka.tools.StorageTool',
         'format',
-        `--cluster-id=${newClusterId()}`,
+        `--cluster-id=${options.node?.clusterId ?? newClusterId()}`,
         '-c',
         files.properties,
         '--ignore-formatted',
@@ -341,4 +360,102 @@ export async function stopBroker(options: LocalBrokerOptions): Promise<'graceful
   rmSync(files.pidFile, { force: true })
   log.info(how === 'forced' ? 'local broker killed after the stop timeout' : 'local broker stopped', { pid })
   return how === 'forced' ? 'forced' : 'graceful'
+}
+
+/** Where a local multi-node cluster keeps its layout (`cluster.json`) and each node's storage. */
+export function clusterDirectory(options: Pick<LocalBrokerOptions, 'dataDir' | 'port'>): string {
+  return resolve(options.dataDir, `cluster-${options.port}`)
+}
+
+interface ClusterLayout {
+  clusterId: string
+  nodes: number
+}
+
+function readLayout(options: LocalBrokerOptions): ClusterLayout | undefined {
+  const file = join(clusterDirectory(options), 'cluster.json')
+  if (!existsSync(file)) return undefined
+  return JSON.parse(readFileSync(file, 'utf8')) as ClusterLayout
+}
+
+/**
+ * The options of each node of a local cluster of `nodes` KRaft nodes (each both broker and
+ * controller) on 127.0.0.1: node i (from 1) listens on `port + 2(i-1)` with its controller on
+ * the next port, and keeps its storage in `<dataDir>/cluster-<port>/node-<i>`.
+ */
+export function clusterNodes(options: LocalBrokerOptions, layout: ClusterLayout): LocalBrokerOptions[] {
+  const ports = Array.from({ length: layout.nodes }, (_, i) => options.port + 2 * i)
+  const voters = ports.map((port, i) => `${i + 1}@127.0.0.1:${port + 1}`).join(',')
+  return ports.map((port, i) => ({
+    ...options,
+    port,
+    controllerPort: port + 1,
+    node: {
+      id: i + 1,
+      directory: join(clusterDirectory(options), `node-${i + 1}`),
+      clusterId: layout.clusterId,
+      voters,
+      nodes: layout.nodes,
+    },
+  }))
+}
+
+/** The nodes of the cluster recorded at `options.port`, if one was started there. */
+export function recordedClusterNodes(options: LocalBrokerOptions): LocalBrokerOptions[] | undefined {
+  const layout = readLayout(options)
+  return layout ? clusterNodes(options, layout) : undefined
+}
+
+export interface StartedCluster {
+  nodes: StartedBroker[]
+  bootstrap: string[]
+  startupMs: number
+}
+
+/**
+ * Starts (or reuses) a local cluster of `nodes` KRaft nodes on one machine: distinct ports and
+ * storage directories, one cluster id, internal topics replicated 3 times with
+ * `min.insync.replicas=2` (from three nodes on). The nodes start together (a quorum needs a
+ * majority of them) and the call returns once every one answers a metadata request.
+ * `stopCluster` stops all of them.
+ */
+export async function startCluster(options: LocalBrokerOptions, nodes: number): Promise<StartedCluster> {
+  const started = Date.now()
+  const existing = readLayout(options)
+  if (existing && existing.nodes !== nodes)
+    throw new LookoutError(
+      ErrorCodes.USAGE,
+      `a ${existing.nodes}-node cluster was created at port ${options.port} (${clusterDirectory(options)})`,
+      { hint: `start it with --nodes ${existing.nodes}, or stop it and delete that directory to change its size` },
+    )
+  const layout = existing ?? { clusterId: newClusterId(), nodes }
+  requireJava(options.env ?? process.env)
+  await installKafka(options.dataDir, options.kafkaVersion, options.env ?? process.env)
+  mkdirSync(clusterDirectory(options), { recursive: true })
+  writeFileSync(join(clusterDirectory(options), 'cluster.json'), `${JSON.stringify(layout)}\n`)
+  const nodeOptions = clusterNodes(options, layout)
+  const results = await Promise.allSettled(nodeOptions.map((node) => startBroker(node)))
+  const failed = results.find((result) => result.status === 'rejected')
+  if (failed) {
+    await Promise.all(nodeOptions.map((node) => stopBroker(node).catch(() => {})))
+    throw failed.reason
+  }
+  const startedNodes = results.map((result) => (result as PromiseFulfilledResult<StartedBroker>).value)
+  return { nodes: startedNodes, bootstrap: startedNodes.map((node) => node.bootstrap), startupMs: Date.now() - started }
+}
+
+/** Stops every node of the cluster recorded at `options.port` (together, gracefully, then forced). */
+export async function stopCluster(
+  options: LocalBrokerOptions,
+): Promise<('graceful' | 'forced' | 'not-running')[] | undefined> {
+  const nodes = recordedClusterNodes(options)
+  if (!nodes) return undefined
+  return await Promise.all(nodes.map((node) => stopBroker(node)))
+}
+
+/** The status of each node of the cluster recorded at `options.port`; undefined when there is none. */
+export async function clusterStatus(options: LocalBrokerOptions): Promise<BrokerStatus[] | undefined> {
+  const nodes = recordedClusterNodes(options)
+  if (!nodes) return undefined
+  return await Promise.all(nodes.map((node) => brokerStatus(node)))
 }

@@ -1,4 +1,4 @@
-import { brokerStatus, type LocalBrokerOptions, startBroker, stopBroker } from '../broker/local.ts'
+import { brokerStatus, clusterStatus, type LocalBrokerOptions, startBroker, stopBroker } from '../broker/local.ts'
 import type { Config } from '../config/settings.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
 
@@ -40,6 +40,9 @@ export async function resolveCluster(config: Config, options: { startLocal: bool
       },
     }
   }
+  // a local multi-node cluster (`lookout broker start --nodes N`) at this port: its running nodes
+  const nodes = (await clusterStatus(local))?.filter((node) => node.running)
+  if (nodes?.length) return { brokers: nodes.map((node) => node.bootstrap), startedLocal: false, stop: async () => {} }
   const status = await brokerStatus(local)
   if (!status.running) {
     throw new LookoutError(

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander'
-import { brokerStatus, startBroker, stopBroker } from '../broker/local.ts'
-import { isLookoutError } from '../errors.ts'
+import { brokerStatus, clusterStatus, startBroker, startCluster, stopBroker, stopCluster } from '../broker/local.ts'
+import { ErrorCodes, isLookoutError, LookoutError } from '../errors.ts'
 import { catalogueTopics, connectAdmin, describeTopics, ensureTopics } from '../kafka/admin.ts'
 import { kafkaContext } from '../kafka/context.ts'
 import { logger } from '../log.ts'
@@ -38,8 +38,29 @@ function buildProgram(): Command {
   broker
     .command('start')
     .description('install (once) and start the local broker in the background')
-    .action(async (_options, command: Command) => {
+    .option(
+      '--nodes <n>',
+      'start a cluster of n KRaft nodes on this machine (ports broker.port, +2, +4, …; replication 3, min.insync.replicas 2)',
+      '1',
+    )
+    .action(async (options: { nodes: string }, command: Command) => {
       const config = configFrom(command)
+      const nodes = Number(options.nodes)
+      if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9)
+        throw new LookoutError(ErrorCodes.USAGE, `--nodes ${options.nodes} is not allowed`, {
+          hint: 'use an integer from 1 to 9',
+        })
+      if (nodes > 1) {
+        const cluster = await startCluster(localBrokerOptions(config), nodes)
+        for (const [i, node] of cluster.nodes.entries())
+          process.stdout.write(
+            `node ${i + 1} ${node.started ? 'started' : 'already running'} at ${node.bootstrap} (pid ${node.pid})\n`,
+          )
+        process.stdout.write(
+          `cluster of ${nodes} nodes running in ${(cluster.startupMs / 1000).toFixed(1)} s; use --brokers ${cluster.bootstrap.join(',')} --topics-replication-factor ${Math.min(3, nodes)}\n`,
+        )
+        return
+      }
       const started = await startBroker(localBrokerOptions(config))
       process.stdout.write(
         `broker ${started.started ? 'started' : 'already running'} at ${started.bootstrap} (pid ${started.pid}) in ${(started.startupMs / 1000).toFixed(1)} s\n`,
@@ -49,14 +70,33 @@ function buildProgram(): Command {
     .command('stop')
     .description('stop the local broker (graceful, then forced after broker.stopTimeoutMs)')
     .action(async (_options, command: Command) => {
-      const how = await stopBroker(localBrokerOptions(configFrom(command)))
+      const local = localBrokerOptions(configFrom(command))
+      const nodes = await stopCluster(local)
+      if (nodes) {
+        for (const [i, how] of nodes.entries())
+          process.stdout.write(`node ${i + 1}: ${how === 'not-running' ? 'not running' : `stopped (${how})`}\n`)
+        return
+      }
+      const how = await stopBroker(local)
       process.stdout.write(how === 'not-running' ? 'broker is not running\n' : `broker stopped (${how})\n`)
     })
   broker
     .command('status')
     .description('show whether the local broker runs and answers')
     .action(async (_options, command: Command) => {
-      const status = await brokerStatus(localBrokerOptions(configFrom(command)))
+      const local = localBrokerOptions(configFrom(command))
+      const nodes = await clusterStatus(local)
+      if (nodes) {
+        for (const [i, node] of nodes.entries()) {
+          const state = node.running ? (node.healthy ? 'running, healthy' : 'running, not answering') : 'stopped'
+          process.stdout.write(
+            `node ${i + 1}: ${state}\naddress: ${node.bootstrap}\npid: ${node.pid ?? '-'}\ndirectory: ${node.directory}\nlog: ${node.logFile}\n`,
+          )
+        }
+        if (!nodes.every((node) => node.healthy)) process.exitCode = 3
+        return
+      }
+      const status = await brokerStatus(local)
       const state = status.running ? (status.healthy ? 'running, healthy' : 'running, not answering') : 'stopped'
       process.stdout.write(
         `broker: ${state}\naddress: ${status.bootstrap}\npid: ${status.pid ?? '-'}\ndirectory: ${status.directory}\nlog: ${status.logFile}\n`,
