@@ -765,6 +765,9 @@ export class ProcessorRuntime<T> {
       else byPartition.set(key, [message])
     }
     if (byPartition.size === 0) return
+    // the records this instance processes: not those of revoked partitions or below the floors
+    let handled = 0
+    for (const messages of byPartition.values()) handled += messages.length
 
     const outputs: OutputRecord[] = []
     const deadLetters: OutputRecord[] = []
@@ -886,7 +889,7 @@ export class ProcessorRuntime<T> {
     if (t6 - t0 > slowBatchMs) {
       log.warn('slow batch', {
         processor: this.#processor.name,
-        records: batch.length,
+        records: handled,
         assignmentMs: Math.round(t1 - t0),
         processMs: Math.round(t2 - t1),
         beginMs: Math.round(t3 - t2),
@@ -902,8 +905,8 @@ export class ProcessorRuntime<T> {
       if (suspect && suspect.to <= message.offset) this.#suspects.delete(key)
     }
 
-    this.processed += batch.length
-    this.#metrics.records.inc(this.#labels, batch.length)
+    this.processed += handled
+    this.#metrics.records.inc(this.#labels, handled)
     this.#metrics.outputs.inc(this.#labels, outputs.length)
     if (deadLetters.length) {
       this.#metrics.deadLetters.inc(this.#labels, deadLetters.length)
