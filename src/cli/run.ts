@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander'
 import { ErrorCodes, LookoutError } from '../errors.ts'
 import { ensureCatalogue } from '../kafka/admin.ts'
 import { kafkaContext } from '../kafka/context.ts'
+import { consoleUrl } from '../services/console.ts'
 import { serviceDefinitions, serviceNames } from '../services/index.ts'
 import { serviceDefinition, startService } from '../services/run.ts'
 import { resolveCluster } from './cluster.ts'
@@ -32,6 +33,7 @@ export function registerRunCommand(program: Command): void {
       const context = kafkaContext(config, cluster.brokers)
       await ensureCatalogue(context)
       const running = await startService(service, config, context, { instances })
+      if (service === 'console') process.stdout.write(`Console: ${consoleUrl(config['console.host'], running.port)}\n`)
       await untilSignal()
       await running.stop()
     })

@@ -2,6 +2,7 @@ import type { Config } from '../config/settings.ts'
 import { ensureCatalogue } from '../kafka/admin.ts'
 import { kafkaContext } from '../kafka/context.ts'
 import { logger } from '../log.ts'
+import { consoleUrl } from '../services/console.ts'
 import { serviceNames } from '../services/index.ts'
 import { type RunningService, startService } from '../services/run.ts'
 import { resolveCluster } from './cluster.ts'
@@ -44,6 +45,7 @@ export async function runUp(
     for (const name of serviceNames) {
       const service: RunningService = await startService(name, config, context)
       started.push(service)
+      if (name === 'console') process.stdout.write(`Console: ${consoleUrl(config['console.host'], service.port)}\n`)
     }
     for (const start of extras) started.push(await start(context))
     log.info('Lookout is up; press Ctrl-C to stop', {

@@ -15,6 +15,33 @@ export const serviceSettings = {
   'drift.port': port('drift', 8004),
   'train.port': port('train', 8005),
   'alert.port': port('alert', 8006),
+  'console.port': setting({
+    description: 'HTTP port of the web console (its API, /health and /metrics)',
+    schema: kinds.integer(0, 65_535),
+    allowed: 'an integer from 0 to 65535 (0 = any free port)',
+    default: 8080,
+  }),
+  'console.host': setting({
+    description: 'address the web console listens on (0.0.0.0 = every interface)',
+    schema: kinds.text(),
+    allowed: 'an IP address or host name',
+    default: '127.0.0.1',
+  }),
+  'console.token': setting({
+    description:
+      'token for console actions that change something (re-produce); empty = a random one generated and printed at start',
+    schema: kinds
+      .optionalText()
+      .refine((v) => v === '' || /^[\x21-\x7e]{16,256}$/.test(v), 'must be 16 to 256 printable characters'),
+    allowed: '16 to 256 printable ASCII characters, or empty',
+    default: '',
+  }),
+  'console.maxScan': setting({
+    description: 'most records one console browse, filter or find-by-key request reads',
+    schema: kinds.integer(100, 10_000_000),
+    allowed: 'an integer from 100 to 10000000',
+    default: 100_000,
+  }),
   'score.threshold': setting({
     description:
       'combined score at or above which an event goes to the anomalies topic (0.999 ≈ the top 0.1% of recent traffic, plus every rule hit)',

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { ErrorCodes, LookoutError } from '../errors.ts'
 import { logger } from '../log.ts'
@@ -14,6 +14,8 @@ export interface ServiceServerOptions {
   portSetting?: string
   /** Extra fields for /health; `ok: false` answers 503. */
   health?: () => { ok: boolean; [field: string]: unknown }
+  /** Serves every other path (the service's own pages and API), once it has one. */
+  handler?: () => ((request: IncomingMessage, response: ServerResponse) => void) | undefined
 }
 
 /** A registry with the process's default metrics (memory, CPU, event loop lag) and a service label. */
@@ -29,6 +31,11 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
   const started = Date.now()
   const server = createServer(async (request, response) => {
     const path = (request.url ?? '/').split('?')[0]
+    const other = path === '/health' || path === '/metrics' ? undefined : options.handler?.()
+    if (other) {
+      other(request, response)
+      return
+    }
     if (request.method !== 'GET') {
       response.writeHead(405, { allow: 'GET' }).end()
       return

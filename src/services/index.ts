@@ -2,6 +2,7 @@
 // exports a ServiceDefinition (src/services/service.ts) plus one line here.
 
 import { alertService } from './alert.ts'
+import { consoleService } from './console.ts'
 import { driftService } from './drift.ts'
 import { enrichService } from './enrich.ts'
 import { scoreService } from './score.ts'
@@ -14,6 +15,7 @@ export const serviceDefinitions: readonly ServiceDefinition[] = Object.freeze([
   alertService,
   driftService,
   trainService,
+  consoleService,
 ])
 
 export const serviceNames: readonly string[] = Object.freeze(serviceDefinitions.map((service) => service.name))

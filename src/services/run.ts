@@ -62,7 +62,13 @@ export async function startService(
   const registry = serviceRegistry(definition.name)
   let started: StartedService = {}
   const health = () => serviceHealth(started)
-  const server = await startServiceServer({ ...servicePort(definition, config), service: name, registry, health })
+  const server = await startServiceServer({
+    ...servicePort(definition, config),
+    service: name,
+    registry,
+    health,
+    handler: () => started.handle?.bind(started),
+  })
   const closes: (() => Promise<void>)[] = [() => closeServer(server)]
   const stop = once(() => stopAll(started.runtimes ?? [], closes))
   try {
@@ -89,13 +95,17 @@ export async function startService(
 }
 
 /** The port of the service's /health and /metrics, `<section>.port`, and how to change it. */
-function servicePort(definition: ServiceDefinition, config: Config): { port: number; portSetting: string } {
+function servicePort(
+  definition: ServiceDefinition,
+  config: Config,
+): { port: number; portSetting: string; host?: string } {
   const key = `${definition.section}.port`
   const port = (config as Readonly<Record<string, unknown>>)[key]
+  const host = (config as Readonly<Record<string, unknown>>)[`${definition.section}.host`]
   if (typeof port !== 'number')
     throw new LookoutError(ErrorCodes.CONFIG_INVALID, `the ${definition.name} service has no port setting ${key}`)
   const flag = Object.hasOwn(settings, key) ? flagName(key as SettingKey) : key.replaceAll('.', '-')
-  return { port, portSetting: `${key} (--${flag})` }
+  return { port, portSetting: `${key} (--${flag})`, ...(typeof host === 'string' ? { host } : {}) }
 }
 
 function serviceContext(

@@ -2,6 +2,7 @@
 // file exports one ServiceDefinition; src/services/index.ts lists them. Adding a service is one
 // new file plus one line in that list (and its settings section in src/config/services.ts).
 
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config/settings.ts'
 import type { KafkaContext } from '../kafka/context.ts'
@@ -43,13 +44,22 @@ export interface StartedService {
   readonly runtimes?: readonly ProcessorRuntime<unknown>[]
   /** Its own health besides its runtimes' (each runtime's health is checked by the runner). */
   health?(): ServiceHealth
+  /**
+   * Serves every other request on the service's port (everything but /health and /metrics,
+   * which the runner answers): the console's API and pages.
+   */
+  handle?(request: IncomingMessage, response: ServerResponse): void
 }
 
 export interface ServiceDefinition {
   readonly name: string
   /** One line for `lookout run --help`. */
   readonly description: string
-  /** Its settings section: `<section>.port` is the port of its /health and /metrics. */
+  /**
+   * Its settings section: `<section>.port` is the port of its /health and /metrics (and of
+   * whatever its `handle` serves); `<section>.host`, when the section has one, the address it
+   * listens on (127.0.0.1 otherwise).
+   */
   readonly section: string
   /** Opens what the service needs; the runner has already started its HTTP server. */
   start(context: ServiceContext): Promise<StartedService>

@@ -1,0 +1,51 @@
+// The web console as a service: its API, live updates and pages are served on console.port
+// (the runner's HTTP server answers /health and /metrics there and hands every other path to
+// the console's fastify app). It runs no processor; it reads the cluster with its own admin
+// client and throw-away consumers, and writes only when a token-holding user re-produces a record.
+
+import { randomBytes } from 'node:crypto'
+import { ConsoleKafka } from '../console/kafka.ts'
+import { Live } from '../console/live.ts'
+import { consoleApp } from '../console/server.ts'
+import { connectAdmin } from '../kafka/admin.ts'
+import { logger } from '../log.ts'
+import { serviceDefinitions } from './index.ts'
+import type { ServiceDefinition } from './service.ts'
+
+const log = logger('console')
+
+export const consoleService: ServiceDefinition = {
+  name: 'console',
+  description: 'the web console: topics, messages, consumer groups and lag, the live pipeline and anomalies',
+  section: 'console',
+  async start(context) {
+    const { config } = context
+    const admin = await connectAdmin(context.kafka)
+    const kafka = new ConsoleKafka(context.kafka, admin)
+    context.onStop(() => kafka.close())
+    const configured = config['console.token']
+    const token = configured || randomBytes(24).toString('base64url')
+    // every other service's /health, on the ports the config gives them (0 = unknown port)
+    const settings = config as Readonly<Record<string, unknown>>
+    const services = serviceDefinitions
+      .filter((service) => service.name !== 'console')
+      .map((service) => ({ name: service.name, port: settings[`${service.section}.port`] }))
+      .filter(
+        (service): service is { name: string; port: number } => typeof service.port === 'number' && service.port > 0,
+      )
+    const live = new Live(kafka, config, services)
+    await live.start()
+    context.onStop(() => live.stop())
+    const { app, handle } = await consoleApp({ kafka, live, token, maxScan: config['console.maxScan'] })
+    context.onStop(() => app.close())
+    if (!configured)
+      log.info('console token for actions that change something (set console.token to choose one)', { token })
+    return { handle, health: () => ({ ok: true, streams: live.subscribers }) }
+  },
+}
+
+/** The console's address for people: its host (a wildcard shown as 127.0.0.1) and port. */
+export function consoleUrl(host: string, port: number): string {
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
+  return `http://${shown}:${port}/`
+}
