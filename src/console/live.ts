@@ -7,6 +7,7 @@
 import { Consumer, FetchIsolationLevels } from '@platformatic/kafka'
 import type { Config } from '../config/settings.ts'
 import { decodeEvent, decodeScored, eventId, type ScoredEvent } from '../core/pipeline/events.ts'
+import { featureKinds } from '../core/features/index.ts'
 import { topicName } from '../kafka/topics.ts'
 import { logger } from '../log.ts'
 import { type ConsoleKafka, type ConsoleRecord, partitionForKey, toConsoleRecord } from './kafka.ts'
@@ -411,6 +412,43 @@ export class Live {
       source: found ? { topic, partition, offset: found.offset } : null,
       searched: { topic, partition, from: from.toString(), to: to.toString(), scanned },
     }
+  }
+
+  /**
+   * The event's contributing features, each with its value and the entity's usual value (the
+   * median over the entity's other events among the newest 20,000 enriched events of its
+   * partition): found by key on enriched-features.
+   */
+  async featuresOf(scoredText: string) {
+    const event = decodeScored(scoredText)
+    const topic = topicName(this.#config['topics.prefix'], 'enrichedFeatures')
+    const names = featureKinds[event.kind]?.schema.names ?? []
+    const found = await this.#kafka.findByKey(topic, event.entity, { limit: 500, scan: 20_000 })
+    let own: number[] | undefined
+    const others: number[][] = []
+    for (const record of found.messages) {
+      try {
+        const enriched = JSON.parse(record.value ?? '') as { id?: string; features?: number[] }
+        if (!Array.isArray(enriched.features)) continue
+        if (enriched.id === event.id) own = enriched.features
+        else others.push(enriched.features)
+      } catch {
+        // not an enriched event
+      }
+    }
+    const weights = new Map(event.contributions.map((c) => [c.feature, c.weight]))
+    const features = names
+      .map((feature, i) => ({
+        feature,
+        weight: weights.get(feature) ?? 0,
+        value: own?.[i] ?? null,
+        usual: quantile(
+          others.map((f) => f[i]!).filter((v) => Number.isFinite(v)),
+          0.5,
+        ),
+      }))
+      .sort((a, b) => b.weight - a.weight)
+    return { features, entityEvents: others.length, searched: found.searched }
   }
 
   /** Lag over the last hour of one group (records and seconds per sample). */

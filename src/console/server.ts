@@ -345,7 +345,8 @@ export async function consoleApp(options: ConsoleServerOptions): Promise<{
       const record = await kafka.record(topic, partition, BigInt(offset))
       if (!record || record.value === null)
         throw new NotFound(`no anomaly at ${topic} partition ${partition} offset ${offset}`)
-      return { anomaly: record, ...(await live.sourceOf(record.value)) }
+      const [source, features] = await Promise.all([live.sourceOf(record.value), live.featuresOf(record.value)])
+      return { anomaly: record, ...source, features }
     },
   )
 
