@@ -1,3 +1,4 @@
+import { aggregationsSetting, type DeclaredAggregation } from './aggregations.ts'
 import { kinds, setting } from './setting.ts'
 
 // Settings of the pipeline services (enrich, score, alert, ...).
@@ -15,6 +16,7 @@ export const serviceSettings = {
   'drift.port': port('drift', 8004),
   'train.port': port('train', 8005),
   'alert.port': port('alert', 8006),
+  'aggregate.port': port('aggregate', 8007),
   'console.port': setting({
     description: 'HTTP port of the web console (its API, /health and /metrics)',
     schema: kinds.integer(0, 65_535),
@@ -70,13 +72,14 @@ export const serviceSettings = {
   }),
   'score.rapidFireCount': setting({
     description:
-      "payment rule rapid_fire: this many of a customer's last 10 payments, the current one included, within score.rapidFireWindowMs of event time",
+      "payment rule rapid_fire: this many of a customer's last 10 payments, the current one included, in one of the customer's velocity windows that contain it (the aggregate service's customer-velocity windows)",
     schema: kinds.integer(2, 10),
     allowed: 'an integer from 2 to 10',
     default: 5,
   }),
   'score.rapidFireWindowMs': setting({
-    description: 'payment rule rapid_fire: the window of event time (ms)',
+    description:
+      'payment rule rapid_fire and the customer-velocity aggregation: the length of a velocity window of event time (ms)',
     schema: kinds.integer(1, 86_400_000),
     allowed: 'an integer from 1 to 86400000',
     default: 60_000,
@@ -114,6 +117,42 @@ export const serviceSettings = {
     schema: kinds.integer(0, 100_000_000),
     allowed: 'an integer from 0 to 100000000',
     default: 0,
+  }),
+  'aggregate.aggregations': setting({
+    description:
+      'aggregations declared besides the built-in ones (config file: a list of {name, key, sizeMs, slideMs, aggregates, filter, emit, graceMs}; see Windowed aggregations)',
+    schema: aggregationsSetting('aggregate.aggregations'),
+    allowed:
+      'a JSON list of aggregations over payment fields, e.g. [{"name": "approved-by-method", "key": "payment_method", "sizeMs": 60000, "aggregates": ["count", "sum:amount"], "filter": "status = approved"}]',
+    default: [] as DeclaredAggregation[],
+  }),
+  'aggregate.latenessMs': setting({
+    description:
+      "allowed lateness (ms): an input partition's watermark is the largest event time seen there minus this",
+    schema: kinds.integer(0, 86_400_000),
+    allowed: 'an integer from 0 to 86400000',
+    default: 10_000,
+  }),
+  'aggregate.graceMs': setting({
+    description:
+      "grace period (ms): a window closes when the watermark passes its end plus this (an aggregation's graceMs overrides it)",
+    schema: kinds.integer(0, 86_400_000),
+    allowed: 'an integer from 0 to 86400000',
+    default: 0,
+  }),
+  'aggregate.idleTimeoutMs': setting({
+    description:
+      'an input partition that sends nothing for this long (wall clock, ms) stops holding the watermark back; when all are idle the watermark follows the wall clock, so the last windows close',
+    schema: kinds.integer(100, 86_400_000),
+    allowed: 'an integer from 100 to 86400000',
+    default: 30_000,
+  }),
+  'aggregate.maxOpenWindows': setting({
+    description:
+      'most open windows per partition; beyond it the earliest windows are closed early (metric aggregate_windows_closed_total{by="cap"})',
+    schema: kinds.integer(10, 100_000_000),
+    allowed: 'an integer from 10 to 100000000',
+    default: 1_000_000,
   }),
   'processor.maxBatch': setting({
     description: 'most records a processor handles in one transaction',

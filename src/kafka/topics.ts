@@ -24,6 +24,16 @@ export const topicCatalogue = {
   deadLetters: { name: 'dead-letters', description: 'records that could not be parsed or validated', compacted: false },
   modelVersions: { name: 'model-versions', description: 'model registry: one record per version', compacted: true },
   windowAggregates: { name: 'window-aggregates', description: 'event-time window aggregations', compacted: false },
+  lateEvents: {
+    name: 'late-events',
+    description: 'events that came after a window closed, with the window they missed',
+    compacted: false,
+  },
+  aggregateRepartition: {
+    name: 'aggregate-repartition',
+    description: 'payments re-keyed by aggregation and group, with input-partition watermark marks (aggregate)',
+    compacted: false,
+  },
 } as const satisfies Record<string, TopicSpec>
 
 export type TopicKey = keyof typeof topicCatalogue

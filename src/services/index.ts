@@ -1,6 +1,7 @@
 // The pipeline services, in the order `lookout up` starts them. A new service is one file that
 // exports a ServiceDefinition (src/services/service.ts) plus one line here.
 
+import { aggregateService } from './aggregate.ts'
 import { alertService } from './alert.ts'
 import { consoleService } from './console.ts'
 import { driftService } from './drift.ts'
@@ -15,6 +16,7 @@ export const serviceDefinitions: readonly ServiceDefinition[] = Object.freeze([
   alertService,
   driftService,
   trainService,
+  aggregateService,
   consoleService,
 ])
 

@@ -8,6 +8,7 @@
 // state (last ten amounts and event times, plain JSON for the changelog) with an update function.
 
 import { ErrorCodes, LookoutError } from '../../errors.ts'
+import { countInWindow, velocityWindow, windowStarts } from '../windows/window.ts'
 
 export const severities = ['low', 'medium', 'high', 'critical'] as const
 export type Severity = (typeof severities)[number]
@@ -142,6 +143,8 @@ export interface PaymentRuleOptions {
   rapidFireCount?: number
   /** Default 60,000 (one minute). */
   rapidFireWindowMs?: number
+  /** A velocity window starts every this many ms (default 10,000); see `velocityWindow`. */
+  rapidFireSlideMs?: number
 }
 
 export const paymentRuleDefaults = {
@@ -150,6 +153,7 @@ export const paymentRuleDefaults = {
   highValueCount: 3,
   rapidFireCount: 5,
   rapidFireWindowMs: 60_000,
+  rapidFireSlideMs: 10_000,
 } as const satisfies Required<PaymentRuleOptions>
 
 /** A customer's last payments, oldest first, at most `history` of them. */
@@ -203,9 +207,11 @@ export function updatePaymentPatternState(
  *
  * - high_value_burst: at least `highValueCount` of them are over `highValueAmount`, and this one is.
  *   (Only a high-value payment can complete a burst, so one burst alerts once, not ten times.)
- * - rapid_fire: at least `rapidFireCount` of them, this one included, fall within a span shorter
- *   than `rapidFireWindowMs` of event time. Spans are measured on sorted event times, so a
- *   backfilled or late payment cannot make a negative span look rapid, as it did in the seed.
+ * - rapid_fire: at least `rapidFireCount` of them, this one included, fall in one of the
+ *   customer's velocity windows that contain this payment (windows of `rapidFireWindowMs` of
+ *   event time starting every `rapidFireSlideMs`, the windows of the customer-velocity
+ *   aggregation). Windows are on event time, so a backfilled or late payment cannot look rapid
+ *   unless it falls among the burst.
  */
 export function evaluatePaymentRules(
   state: PaymentPatternState | undefined,
@@ -228,26 +234,26 @@ export function evaluatePaymentRules(
       })
   }
 
+  // rapid_fire counts the customer's payments in the velocity windows that contain this one: the
+  // windows of the aggregate service's customer-velocity aggregation (the same code assigns them)
   const now = eventTimeMs(payment)
   const times = previous.timestamps.slice(from)
   times.push(now)
-  times.sort((a, b) => a - b)
-  // Widest group of consecutive (sorted) times that contains `now` and spans < the window.
+  const window = velocityWindow(o)
   let best = 0
-  let bestSpan = 0
-  for (let start = 0, end = 0; start < times.length; start++) {
-    if (end < start) end = start
-    while (end + 1 < times.length && times[end + 1]! - times[start]! < o.rapidFireWindowMs) end++
-    if (times[start]! <= now && now <= times[end]! && end - start + 1 > best) {
-      best = end - start + 1
-      bestSpan = times[end]! - times[start]!
+  let bestStart = 0
+  for (const start of windowStarts(now, window)) {
+    const count = countInWindow(times, start, window)
+    if (count > best) {
+      best = count
+      bestStart = start
     }
   }
   if (best >= o.rapidFireCount)
     hits.push({
       rule: 'rapid_fire',
       severity: 'medium',
-      reason: `${best} payments within ${(bestSpan / 1000).toFixed(1)} s (limit ${o.rapidFireCount} within ${o.rapidFireWindowMs / 1000} s)`,
+      reason: `${best} payments in the velocity window ${new Date(bestStart).toISOString()}–${new Date(bestStart + window.sizeMs).toISOString()} (limit ${o.rapidFireCount} within ${o.rapidFireWindowMs / 1000} s)`,
     })
   return hits
 }

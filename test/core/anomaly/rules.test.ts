@@ -157,9 +157,20 @@ test('rapid_fire: five payments within 60 seconds fire; spanning 60 s or more do
     hits.map((hit) => hit.rule),
     ['rapid_fire'],
   )
-  assert.match(hits[0]!.reason, /5 payments within 59\.9 s/)
+  assert.match(hits[0]!.reason, /5 payments in the velocity window 2024-01-15T10:00:00\.000Z–2024-01-15T10:01:00\.000Z/)
   assert.deepEqual(evaluatePaymentRules(four, { amount: 50_000, timestamp: at(60) }), [])
   assert.deepEqual(evaluatePaymentRules(history([]), { amount: 50_000, timestamp: at(0) }), [])
+})
+
+test("rapid_fire counts in the customer's velocity windows (60 s starting every 10 s): a burst within 50 s always fires", () => {
+  // 5 payments within 56 s that no window holds together: [0, 60) has 4, [10, 70) has 4
+  const spread = history([5, 20, 35, 50].map((s) => ({ amount: 50_000, timestamp: at(s) })))
+  assert.deepEqual(evaluatePaymentRules(spread, { amount: 50_000, timestamp: at(61) }), [])
+  // any 5 within 50 s share a window, wherever the burst starts
+  for (let offset = 0; offset < 10; offset += 0.5) {
+    const burst = history([0, 12.5, 25, 37.5].map((s) => ({ amount: 50_000, timestamp: at(offset + s) })))
+    assert.equal(evaluatePaymentRules(burst, { amount: 50_000, timestamp: at(offset + 50) })[0]?.rule, 'rapid_fire')
+  }
 })
 
 test('rapid_fire uses event time: a late payment that is hours old does not look rapid', () => {

@@ -1,0 +1,371 @@
+// aggregate: windowed aggregations on event time (SPEC §6). Two processors on the exactly-once
+// runtime, with the same changelogged state stores as every service:
+//
+// 1. aggregate-route (raw-transactions → aggregate-repartition) applies each aggregation's
+//    filter and re-keys the payment as `<aggregation>|<group key>` with the fields its
+//    aggregates read, so that every event of a group reaches one aggregator partition. After
+//    each batch it sends every aggregator partition a mark: the largest event time of its input
+//    partition, so each aggregator partition keeps a watermark per input partition.
+// 2. aggregate (aggregate-repartition → window-aggregates, late-events) runs the pure
+//    WindowAggregator (src/core/windows/) on each partition, its windows in the partition's
+//    store. A ticker writes the wall-clock ticks that drive the idle timeout into the same
+//    topic, so they too are inputs processed exactly once.
+
+import { Counter, Gauge } from 'prom-client'
+import type { Config } from '../config/settings.ts'
+import { paymentRuleDefaults } from '../core/anomaly/rules.ts'
+import type { Payment } from '../core/events.ts'
+import { decodeEvent } from '../core/pipeline/events.ts'
+import type { AggregateInputs } from '../core/windows/accumulator.ts'
+import {
+  type AggregationDefinition,
+  builtInAggregations,
+  fieldValue,
+  passesFilter,
+} from '../core/windows/aggregation.ts'
+import {
+  type AggregatorInput,
+  type AggregatorOptions,
+  type AggregatorOutput,
+  WindowAggregator,
+} from '../core/windows/aggregator.ts'
+import { velocityWindow } from '../core/windows/window.ts'
+import { ErrorCodes, LookoutError } from '../errors.ts'
+import { connectAdmin } from '../kafka/admin.ts'
+import type { KafkaContext } from '../kafka/context.ts'
+import type { OutputRecord, Processor } from '../kafka/processor.ts'
+import { createProducer } from '../kafka/producer.ts'
+import { topicName } from '../kafka/topics.ts'
+import { logger } from '../log.ts'
+import type { ServiceDefinition } from './service.ts'
+
+const log = logger('aggregate')
+
+/** The aggregations a configuration runs: the built-in ones, then the declared ones. */
+export function configuredAggregations(config: Config): AggregationDefinition[] {
+  const graceMs = config['aggregate.graceMs']
+  const builtIn = builtInAggregations({
+    velocity: velocityWindow({
+      rapidFireWindowMs: config['score.rapidFireWindowMs'],
+      rapidFireSlideMs: paymentRuleDefaults.rapidFireSlideMs,
+    }),
+    graceMs,
+  })
+  const names = new Set(builtIn.map((definition) => definition.name))
+  const declared = config['aggregate.aggregations'].map((declaration, index): AggregationDefinition => {
+    if (names.has(declaration.name))
+      throw new LookoutError(
+        ErrorCodes.CONFIG_INVALID,
+        `invalid setting aggregate.aggregations[${index}].name: "${declaration.name}" is a built-in aggregation`,
+        { hint: `choose another name than ${[...names].join(', ')}` },
+      )
+    return { ...declaration, graceMs: declaration.graceMs ?? graceMs }
+  })
+  return [...builtIn, ...declared]
+}
+
+/** A routed record of aggregate-repartition. */
+interface RoutedEvent {
+  /** aggregation, group key, event time (ms), aggregate inputs, input partition, event id */
+  a: string
+  k: string
+  t: number
+  v: AggregateInputs
+  p: number
+  id: string
+}
+
+type Routed = RoutedEvent | { mark: number; t: number } | { tick: true }
+
+/** What aggregate-route reads: a payment with its event time, or nothing (another kind, or invalid: enrich dead-letters those). */
+type RouteInput = { payment: Payment; timeMs: number } | null
+
+/** aggregate-route: payments → one record per aggregation that takes them, keyed by group; then marks. */
+export function routeProcessor(
+  topicPrefix: string,
+  aggregations: readonly AggregationDefinition[],
+  aggregatorPartitions: number,
+): Processor<RouteInput> {
+  const output = topicName(topicPrefix, 'aggregateRepartition')
+  return {
+    name: 'aggregate-route',
+    decode(value) {
+      let event: ReturnType<typeof decodeEvent>
+      try {
+        event = decodeEvent(value.toString())
+      } catch {
+        return null
+      }
+      if (event.kind !== 'payment') return null
+      const timeMs = Date.parse(event.timestamp)
+      return Number.isFinite(timeMs) ? { payment: event, timeMs } : null
+    },
+    process(records, { partition }) {
+      const outputs: OutputRecord[] = []
+      let maxTimeMs = Number.NEGATIVE_INFINITY
+      for (const record of records) {
+        const input = record.value
+        if (input === null) continue
+        const { payment, timeMs } = input
+        if (timeMs > maxTimeMs) maxTimeMs = timeMs
+        for (const aggregation of aggregations) {
+          if (!passesFilter(payment, aggregation.filter)) continue
+          const key = fieldValue(payment, aggregation.key)
+          if (key === null) continue
+          const routed: RoutedEvent = {
+            a: aggregation.name,
+            k: String(key),
+            t: timeMs,
+            v: aggregation.aggregates.map((aggregate) => {
+              if (aggregate.field === undefined) return null
+              const value = fieldValue(payment, aggregate.field)
+              return typeof value === 'boolean' ? String(value) : value
+            }),
+            p: partition,
+            id: payment.transaction_id,
+          }
+          outputs.push({ topic: output, key: `${aggregation.name}|${routed.k}`, value: JSON.stringify(routed) })
+        }
+      }
+      if (maxTimeMs > Number.NEGATIVE_INFINITY) {
+        const mark = JSON.stringify({ mark: partition, t: maxTimeMs })
+        for (let target = 0; target < aggregatorPartitions; target++)
+          outputs.push({ topic: output, key: `~mark|${partition}`, value: mark, partition: target })
+      }
+      return outputs
+    },
+  }
+}
+
+/** Decodes a record of aggregate-repartition; throws with the dead-letter reason. */
+export function decodeRouted(text: string): Routed {
+  const value = JSON.parse(text) as Record<string, unknown>
+  if (value === null || typeof value !== 'object') throw new Error('not a JSON object')
+  if (value.tick === true) return { tick: true }
+  if (typeof value.mark === 'number' && typeof value.t === 'number') return { mark: value.mark, t: value.t }
+  if (
+    typeof value.a !== 'string' ||
+    typeof value.k !== 'string' ||
+    typeof value.t !== 'number' ||
+    !Array.isArray(value.v) ||
+    typeof value.p !== 'number'
+  )
+    throw new Error('a routed event needs a, k, t, v and p')
+  return value as unknown as RoutedEvent
+}
+
+export interface AggregateMetrics {
+  late: Counter<'aggregation'>
+  closed: Counter<'aggregation' | 'by'>
+  open: Gauge<'partition'>
+  capReached: Gauge<'partition'>
+  watermark: Gauge<'partition'>
+}
+
+/** The aggregate service's metrics in `registry` (none when absent). */
+export function aggregateMetrics(registry?: import('prom-client').Registry): AggregateMetrics {
+  const registers = registry ? [registry] : []
+  return {
+    late: new Counter({
+      name: 'aggregate_late_events_total',
+      help: 'events that came after a window they belong to had closed (one per missed window), written to late-events',
+      labelNames: ['aggregation'],
+      registers,
+    }),
+    closed: new Counter({
+      name: 'aggregate_windows_closed_total',
+      help: 'windows closed with their final result, by the watermark or early by the open-window cap',
+      labelNames: ['aggregation', 'by'],
+      registers,
+    }),
+    open: new Gauge({
+      name: 'aggregate_open_windows',
+      help: 'open windows per aggregator partition',
+      labelNames: ['partition'],
+      registers,
+    }),
+    capReached: new Gauge({
+      name: 'aggregate_open_windows_cap_reached',
+      help: '1 when the partition closed windows early because aggregate.maxOpenWindows was reached in its last batch',
+      labelNames: ['partition'],
+      registers,
+    }),
+    watermark: new Gauge({
+      name: 'aggregate_watermark_seconds',
+      help: "the partition's watermark (event time, Unix seconds)",
+      labelNames: ['partition'],
+      registers,
+    }),
+  }
+}
+
+/** The record an aggregator output becomes. */
+export function outputRecord(topicPrefix: string, output: AggregatorOutput): OutputRecord {
+  const key = `${output.aggregation}|${output.key}`
+  if (output.type === 'result')
+    return {
+      topic: topicName(topicPrefix, 'windowAggregates'),
+      key,
+      value: JSON.stringify({
+        aggregation: output.aggregation,
+        key: output.key,
+        windowStart: new Date(output.windowStart).toISOString(),
+        windowEnd: new Date(output.windowEnd).toISOString(),
+        values: output.values,
+        final: output.final,
+      }),
+      ...(output.closedBy ? { headers: { 'lookout.closed-by': output.closedBy } } : {}),
+    }
+  return {
+    topic: topicName(topicPrefix, 'lateEvents'),
+    key,
+    value: JSON.stringify({
+      aggregation: output.aggregation,
+      key: output.key,
+      windowStart: new Date(output.windowStart).toISOString(),
+      windowEnd: new Date(output.windowEnd).toISOString(),
+      eventTime: new Date(output.eventTime).toISOString(),
+      watermark: new Date(output.watermark).toISOString(),
+      lateCount: output.lateCount,
+      ...(output.id === undefined ? {} : { id: output.id }),
+    }),
+  }
+}
+
+/** aggregate: routed payments, marks and ticks → window results and late events. */
+export function aggregateProcessor(
+  topicPrefix: string,
+  aggregations: readonly AggregationDefinition[],
+  options: AggregatorOptions,
+  metrics?: AggregateMetrics,
+): Processor<Routed> {
+  const aggregator = new WindowAggregator(aggregations, options)
+  const lateTopic = topicName(topicPrefix, 'lateEvents')
+  return {
+    name: 'aggregate',
+    decode: (value) => decodeRouted(value.toString()),
+    process(records, { partition, store }) {
+      const inputs: AggregatorInput[] = new Array(records.length)
+      for (let i = 0; i < records.length; i++) {
+        const { value, timestamp } = records[i]!
+        inputs[i] =
+          'tick' in value
+            ? { type: 'tick', wallMs: timestamp }
+            : 'mark' in value
+              ? { type: 'mark', source: value.mark, maxTimeMs: value.t, wallMs: timestamp }
+              : {
+                  type: 'event',
+                  aggregation: value.a,
+                  key: value.k,
+                  timeMs: value.t,
+                  inputs: value.v,
+                  source: value.p,
+                  wallMs: timestamp,
+                  id: value.id,
+                }
+      }
+      const outputs = aggregator.process(store, inputs)
+      if (metrics) {
+        const labels = { partition: String(partition) }
+        metrics.open.set(labels, aggregator.openWindows(store))
+        metrics.capReached.set(
+          labels,
+          outputs.some((output) => output.type === 'result' && output.closedBy === 'cap') ? 1 : 0,
+        )
+        const watermark = aggregator.watermark(store)
+        if (Number.isFinite(watermark)) metrics.watermark.set(labels, watermark / 1000)
+      }
+      return outputs.map((output) => outputRecord(topicPrefix, output))
+    },
+    afterCommit(outputs) {
+      if (!metrics) return
+      for (const output of outputs) {
+        const aggregation = output.key?.slice(0, output.key.indexOf('|')) ?? ''
+        if (output.topic === lateTopic) metrics.late.inc({ aggregation })
+        else if (output.headers?.['lookout.closed-by'])
+          metrics.closed.inc({ aggregation, by: output.headers['lookout.closed-by'] })
+      }
+    },
+  }
+}
+
+/** Writes a tick to every partition of aggregate-repartition every `intervalMs`, from `delayMs` on. */
+function startTicker(kafka: KafkaContext, partitions: number, intervalMs: number, delayMs: number) {
+  const producer = createProducer(kafka, { name: 'aggregate-ticker' })
+  const topic = topicName(kafka.topicPrefix, 'aggregateRepartition')
+  const value = Buffer.from(JSON.stringify({ tick: true }))
+  const key = Buffer.from('~tick')
+  let sending = false
+  const tick = async () => {
+    if (sending) return
+    sending = true
+    try {
+      await producer.send({
+        messages: Array.from({ length: partitions }, (_, partition) => ({ topic, key, value, partition })),
+      })
+    } catch (error) {
+      log.warn('tick not sent', { error: error instanceof Error ? error.message : String(error) })
+    } finally {
+      sending = false
+    }
+  }
+  let interval: NodeJS.Timeout | undefined
+  // after a (re)start the route processor gets a head start, so its input partitions are not idle at once
+  const delay = setTimeout(() => {
+    interval = setInterval(() => void tick(), intervalMs)
+  }, delayMs)
+  return async () => {
+    clearTimeout(delay)
+    clearInterval(interval)
+    await producer.close().catch(() => {})
+  }
+}
+
+export const aggregateService: ServiceDefinition = {
+  name: 'aggregate',
+  description:
+    'windowed aggregations on event time (raw-transactions → aggregate-repartition → window-aggregates, late-events)',
+  section: 'aggregate',
+  async start(context) {
+    const { config, kafka } = context
+    const aggregations = configuredAggregations(config)
+    const admin = await connectAdmin(kafka)
+    let sources: number
+    let aggregatorPartitions: number
+    try {
+      const raw = topicName(kafka.topicPrefix, 'rawTransactions')
+      const repartition = topicName(kafka.topicPrefix, 'aggregateRepartition')
+      const metadata = await admin.metadata({ topics: [raw, repartition] })
+      sources = metadata.topics.get(raw)?.partitionsCount ?? kafka.partitions
+      aggregatorPartitions = metadata.topics.get(repartition)?.partitionsCount ?? kafka.partitions
+    } finally {
+      await admin.close()
+    }
+    const idleTimeoutMs = config['aggregate.idleTimeoutMs']
+    const options: AggregatorOptions = {
+      sources,
+      latenessMs: config['aggregate.latenessMs'],
+      idleTimeoutMs,
+      maxOpenWindows: config['aggregate.maxOpenWindows'],
+    }
+    const metrics = aggregateMetrics(context.registry)
+    const route = context.processorRuntimes('rawTransactions', () =>
+      routeProcessor(kafka.topicPrefix, aggregations, aggregatorPartitions),
+    )
+    const aggregate = context.processorRuntimes('aggregateRepartition', () =>
+      aggregateProcessor(kafka.topicPrefix, aggregations, options, metrics),
+    )
+    const stopTicker = startTicker(
+      kafka,
+      aggregatorPartitions,
+      Math.max(50, Math.min(1_000, Math.floor(idleTimeoutMs / 4))),
+      idleTimeoutMs,
+    )
+    context.onStop(stopTicker)
+    log.info('aggregations', {
+      names: aggregations.map((definition) => definition.name).join(','),
+      inputPartitions: sources,
+    })
+    return { runtimes: [...route, ...aggregate] }
+  },
+}
