@@ -9,7 +9,6 @@ import { Live } from '../console/live.ts'
 import { consoleApp } from '../console/server.ts'
 import { connectAdmin } from '../kafka/admin.ts'
 import { logger } from '../log.ts'
-import { serviceDefinitions } from './index.ts'
 import type { ServiceDefinition } from './service.ts'
 
 const log = logger('console')
@@ -27,6 +26,9 @@ export const consoleService: ServiceDefinition = {
     const token = configured || randomBytes(24).toString('base64url')
     // every other service's /health, on the ports the config gives them (0 = unknown port)
     const settings = config as Readonly<Record<string, unknown>>
+    // imported here: index.ts imports this file, and a static import back would read its list
+    // before it is initialised whenever this file is loaded first (src/cli/run.ts does)
+    const { serviceDefinitions } = await import('./index.ts')
     const services = serviceDefinitions
       .filter((service) => service.name !== 'console')
       .map((service) => ({ name: service.name, port: settings[`${service.section}.port`] }))
