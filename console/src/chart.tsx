@@ -36,6 +36,8 @@ export function Chart({ title, t, series, height = 220, testId }: ChartProps) {
             spanGaps: true,
           })),
         ],
+        // at least the last five minutes, so a few samples do not stretch over years
+        scales: { x: { time: true, range: (_u, min, max) => [Math.min(min, max - 300), max] } },
         axes: [{}, { size: 60 }],
         legend: { live: false },
       },

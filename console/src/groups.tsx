@@ -85,7 +85,7 @@ export function GroupsPage() {
                         height={180}
                       />
                     ) : (
-                      <p class="muted">Lag history appears after two samples (10 s apart).</p>
+                      <p class="muted">Lag history appears after two samples (5 s apart).</p>
                     )}
                     <table class="inner">
                       <thead>

@@ -47,14 +47,14 @@ export function OverviewPage() {
       if (current?.history) {
         const h = current.history
         const second = Math.round(next.time / 1000)
-        if (next.topics.length && second - (h.throughput.t.at(-1) ?? 0) >= 5) {
-          h.throughput.t = [...h.throughput.t, second].slice(-720)
+        if (next.topics.length && second - (h.throughput.t.at(-1) ?? 0) >= 2) {
+          h.throughput.t = [...h.throughput.t, second].slice(-1800)
           for (const topic of next.topics)
             h.throughput.series[topic.name] = [...(h.throughput.series[topic.name] ?? []), topic.eventsPerSecond].slice(
               -h.throughput.t.length,
             )
         }
-        if (second - (h.lag.t.at(-1) ?? 0) >= 10) {
+        if (second - (h.lag.t.at(-1) ?? 0) >= 5) {
           h.lag.t = [...h.lag.t, second].slice(-720)
           for (const group of next.groups)
             h.lag.records[group.id] = [...(h.lag.records[group.id] ?? []), group.lag].slice(-h.lag.t.length)
@@ -120,7 +120,7 @@ export function OverviewPage() {
             testId="throughput-chart"
           />
         ) : (
-          <p class="muted">Throughput appears after two samples (5 s apart).</p>
+          <p class="muted">Throughput appears after two samples (2 s apart).</p>
         )}
         {lagSeries.length > 0 ? (
           <Chart

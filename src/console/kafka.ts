@@ -175,12 +175,18 @@ export class ConsoleKafka {
     return result
   }
 
-  /** Bytes on disk per `topic:partition` (all log dirs of all brokers), cached for 10 s. */
-  async sizes(): Promise<Map<string, number>> {
-    if (this.#sizes && Date.now() - this.#sizes.at < 10_000) return this.#sizes.sizes
-    const sizes = new Map<string, number>()
+  /** Bytes on disk per `topic:partition` (all log dirs of all brokers) of `topics`, cached for 10 s. */
+  async sizes(topics: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+    const cached = this.#sizes
+    if (cached && Date.now() - cached.at < 10_000 && [...topics.keys()].every((t) => cached.sizes.has(`${t}:0`)))
+      return cached.sizes
+    const sizes = new Map<string, number>(cached?.sizes)
     try {
-      const brokers = await this.admin.describeLogDirs({ topics: [] as never })
+      const request = [...topics]
+        .filter(([, count]) => count > 0)
+        .map(([name, count]) => ({ name, partitions: Array.from({ length: count }, (_, p) => p) }))
+      const brokers = await this.admin.describeLogDirs({ topics: request })
+      for (const [name, count] of topics) for (let p = 0; p < count; p++) sizes.delete(`${name}:${p}`)
       for (const broker of brokers)
         for (const dir of broker.results)
           for (const topic of dir.topics)
@@ -198,7 +204,7 @@ export class ConsoleKafka {
   async listTopics(): Promise<TopicSummary[]> {
     const names = await this.topicNames()
     const offsets = await this.offsets(names)
-    const sizes = await this.sizes()
+    const sizes = await this.sizes(new Map([...offsets].map(([name, partitions]) => [name, partitions.length])))
     return names.map((name) => {
       const partitions = offsets.get(name) ?? []
       let size: number | null = null
@@ -221,7 +227,7 @@ export class ConsoleKafka {
     const metadata = await this.admin.metadata({ topics: [topic] })
     const described = metadata.topics.get(topic)
     const offsets = (await this.offsets([topic])).get(topic) ?? []
-    const sizes = await this.sizes()
+    const sizes = await this.sizes(new Map([[topic, offsets.length]]))
     const partitions: PartitionInfo[] = offsets.map((o, partition) => {
       const meta = described?.partitions[partition]
       return {
@@ -277,12 +283,18 @@ export class ConsoleKafka {
       maxBytes: 8 * 1024 * 1024,
     })
     let read = 0
-    const stream = await consumer.consume({
-      topics: [topic],
-      mode: 'manual',
-      offsets: wanted.map((range) => ({ topic, partition: range.partition, offset: range.from })),
-      autocommit: false,
-    })
+    let stream: Awaited<ReturnType<typeof consumer.consume>>
+    try {
+      stream = await consumer.consume({
+        topics: [topic],
+        mode: 'manual',
+        offsets: wanted.map((range) => ({ topic, partition: range.partition, offset: range.from })),
+        autocommit: false,
+      })
+    } catch (error) {
+      await consumer.close(true).catch(() => {})
+      throw error
+    }
     const timer = setTimeout(() => void stream.close(), timeoutMs)
     // transaction markers take offsets too: a partition is done once the next offset reaches `to`
     const check = setInterval(() => {

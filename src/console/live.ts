@@ -6,8 +6,8 @@
 
 import { Consumer, FetchIsolationLevels } from '@platformatic/kafka'
 import type { Config } from '../config/settings.ts'
-import { decodeEvent, decodeScored, eventId, type ScoredEvent } from '../core/pipeline/events.ts'
 import { featureKinds } from '../core/features/index.ts'
+import { decodeEvent, decodeScored, eventId, type ScoredEvent } from '../core/pipeline/events.ts'
 import { topicName } from '../kafka/topics.ts'
 import { logger } from '../log.ts'
 import { type ConsoleKafka, type ConsoleRecord, partitionForKey, toConsoleRecord } from './kafka.ts'
@@ -32,9 +32,9 @@ export interface ServiceStatus {
 
 type Listener = (event: string, data: unknown) => void
 
-const historyPoints = 720 // an hour at 5 s
-const throughputEveryMs = 5_000
-const lagEveryMs = 10_000
+const historyPoints = 1_800 // an hour at 2 s
+const throughputEveryMs = 2_000
+const lagEveryMs = 5_000
 
 /** Quantile of a sample (nearest rank); null when empty. */
 export function quantile(values: readonly number[], q: number): number | null {
@@ -81,6 +81,7 @@ export class Live {
   #timers: NodeJS.Timeout[] = []
   #consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined
   #closing = false
+  readonly #running = new Set<Promise<void>>()
   #tailing: Promise<void> | undefined
 
   constructor(kafka: ConsoleKafka, config: Config, services: { name: string; port: number }[]) {
@@ -101,11 +102,13 @@ export class Live {
       const tick = () => {
         if (busy || this.#closing) return
         busy = true
-        run()
+        const running = run()
           .catch((error) => log.debug('console sampling failed', { error: String(error) }))
           .finally(() => {
             busy = false
+            this.#running.delete(running)
           })
+        this.#running.add(running)
       }
       tick()
       this.#timers.push(setInterval(tick, ms))
@@ -122,6 +125,8 @@ export class Live {
     for (const timer of this.#timers) clearInterval(timer)
     await this.#consumer?.close(true).catch(() => {})
     await this.#tailing?.catch(() => {})
+    // samples under way finish (each of their reads is bounded) before the admin client closes
+    await Promise.allSettled([...this.#running])
   }
 
   subscribe(listener: Listener): () => void {
@@ -212,6 +217,7 @@ export class Live {
           maxWaitTime: 100,
         })
         this.#consumer = consumer
+        if (this.#closing) break
         const stream = await consumer.consume({
           topics,
           mode: 'manual',
@@ -225,6 +231,7 @@ export class Live {
             })),
           ),
         })
+        if (this.#closing) break
         for await (const message of stream) {
           if (this.#closing) break
           const now = Date.now()
