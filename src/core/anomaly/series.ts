@@ -28,9 +28,13 @@
 //
 // Scores are in [0, 1) and ordered, never clipped:
 // - an alarm scores in (0.999, 1), higher the further it goes beyond the past range;
-// - any other point scores 0.99 × (its value's return period ÷ the history length), so points
-//   more extreme than most of the history rank just below the alarms;
-// - a record within the hold of an earlier alarm scores below 0.1.
+// - a value more extreme than at least 90% of the history (its return period) scores in
+//   [0.9, 0.99], by that share;
+// - a value far from the median of the last 64 (beyond 3 robust standard deviations, the
+//   scale floored by the long-run mean absolute change) scores in [0.5, 0.9): a spike no
+//   bigger than earlier ones is not novel, so not an alarm, but it outranks ordinary points;
+// - any other point scores below 0.5, by its return period;
+// - a record within the hold of an earlier event scores below 0.1.
 
 /** Settings; there are none to tune per series: the options exist for tests. */
 export interface SeriesDetectorOptions {
@@ -131,6 +135,33 @@ const RUN_CHANGES = 50
 /** A change within this share of the mean absolute change repeats the previous value. */
 const STILL_SHARE = 0.01
 const DEFAULT_STACK = 256
+/**
+ * The local tier: a value far from the median of the recent values (at least LOCAL_MIN of
+ * them), in robust standard deviations, ranks below the return-period tier's rarest points:
+ * a spike no bigger than earlier ones is not an alarm, but it outranks ordinary points.
+ */
+const LOCAL_MIN = 16
+const LOCAL_FROM = 3
+const LOCAL_SCALE = 4
+/** Score bands: rare values in [RARE_FLOOR, RANK_CEILING], local deviations in [LOCAL_FLOOR, RARE_FLOOR). */
+const RARE = 0.9
+const RARE_FLOOR = 0.9
+const LOCAL_FLOOR = 0.5
+
+/** A value's return period as a share of the history: the rarest ones in [0.9, 0.99], the rest below 0.5. */
+function rarityTier(rarity: number): number {
+  return rarity >= RARE
+    ? RARE_FLOOR + ((RANK_CEILING - RARE_FLOOR) * (rarity - RARE)) / (1 - RARE)
+    : (LOCAL_FLOOR * rarity) / RARE
+}
+
+/** A value far from the recent median (robust z beyond 3): in [0.5, 0.9). */
+function localTier(deviation: number): number {
+  if (!(deviation > LOCAL_FROM)) return 0
+  return LOCAL_FLOOR + (RARE_FLOOR - LOCAL_FLOOR) * (1 - Math.exp(-(deviation - LOCAL_FROM) / LOCAL_SCALE))
+}
+/** Median absolute deviation × this ≈ standard deviation for Gaussian noise. */
+const MAD_TO_SIGMA = 1.4826
 
 /**
  * The extremes of one statistic: its all-time range and, through two monotonic stacks, the
@@ -302,6 +333,7 @@ export class SeriesDetector {
       this.#previous = value
     }
     const recent = this.#recent
+    const deviation = recent.length >= LOCAL_MIN ? this.#localDeviation(value) : 0
     recent.push(value)
     if (recent.length > RECENT) recent.shift()
 
@@ -330,12 +362,16 @@ export class SeriesDetector {
     }
     const components: SeriesScoreComponents = {
       // a value beyond the margin is held only by an alarm, not by a mere record just before it
-      value:
+      value: Math.max(
+        warm ? localTier(deviation) : 0,
         valueSeen.excess > MARGIN
           ? grade(valueSeen.excess, afterAlarm)
           : warm
-            ? (held ? HELD_CEILING : RANK_CEILING) * valueSeen.rarity
+            ? held
+              ? HELD_CEILING * valueSeen.rarity
+              : rarityTier(valueSeen.rarity)
             : 0,
+      ),
       level: grade(levelExcess),
       season: grade(seasonExcess),
       stuck: grade(stuckExcess),
@@ -346,6 +382,25 @@ export class SeriesDetector {
     if (score > ALARM_FLOOR) this.#lastAlarm = n
     else if (!held && valueSeen.rarity === 1 && warm) this.#lastRecord = n
     return score
+  }
+
+  /** The value's distance from the median of the recent values, in robust standard deviations. */
+  #localDeviation(value: number): number {
+    const recent = this.#recent
+    const n = recent.length
+    const part = this.#scratch.subarray(0, n)
+    for (let j = 0; j < n; j++) part[j] = recent[j]!
+    part.sort()
+    const median = n % 2 === 1 ? part[(n - 1) / 2]! : (part[n / 2 - 1]! + part[n / 2]!) / 2
+    for (let j = 0; j < n; j++) part[j] = Math.abs(recent[j]! - median)
+    part.sort()
+    const mad = n % 2 === 1 ? part[(n - 1) / 2]! : (part[n / 2 - 1]! + part[n / 2]!) / 2
+    // the long-run mean absolute change bounds the scale from below: after a flat stretch the
+    // recent values do not vary, and any change would look infinitely far
+    const scale = Math.max(MAD_TO_SIGMA * mad, this.#meanChange)
+    const distance = Math.abs(value - median)
+    if (scale > 0) return distance / scale
+    return distance > 0 ? Number.POSITIVE_INFINITY : 0
   }
 
   /** Excess of the value's residual from its time-of-day profile, where the profile explains the series. */
