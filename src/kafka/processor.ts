@@ -102,6 +102,9 @@ const slowBatchMs = 500
 /** The broker's default `message.max.bytes`: a larger output record would fail every transaction. */
 const maxRecordBytes = 1_048_588
 
+/** Room the broker's limit must leave for the framing of a batch of one record. */
+const recordFramingBytes = 512
+
 /**
  * `processor.process`, with its outputs checked: an output the broker would refuse (over 1 MB)
  * fails the call like a throw, so that the record that made it is dead-lettered instead of
@@ -116,7 +119,7 @@ export function processChecked<T>(
   for (const output of outputs) {
     let bytes = (output.key === undefined ? 0 : Buffer.byteLength(output.key)) + Buffer.byteLength(output.value)
     if (output.headers) for (const name in output.headers) bytes += name.length + output.headers[name]!.length
-    if (bytes > maxRecordBytes)
+    if (bytes > maxRecordBytes - recordFramingBytes)
       throw new Error(
         `an output record for ${output.topic} has ${bytes} bytes, over the broker's ${maxRecordBytes}-byte record limit`,
       )
@@ -864,6 +867,13 @@ export class ProcessorRuntime<T> {
     for (const output of all) {
       const key = output.key === undefined ? undefined : Buffer.from(output.key)
       const value = typeof output.value === 'string' ? Buffer.from(output.value) : output.value
+      // a large record goes out after what is waiting, not with it: the two together could
+      // make one partition's batch larger than the broker takes
+      if (chunk.length > 0 && chunkBytes + value.length + (key?.length ?? 0) + 64 > maxChunkBytes) {
+        await transaction.send({ messages: chunk })
+        chunk = []
+        chunkBytes = 0
+      }
       chunk.push({
         topic: output.topic,
         key,
@@ -928,20 +938,29 @@ export class ProcessorRuntime<T> {
         )
   }
 
+  /**
+   * The dead letter of `message`: its key and value with the reason and source coordinates in
+   * headers. A value that would take the record over the broker's limit (an input close to 1 MB
+   * plus the headers) is cut to fit, and `lookout.truncated` gives its full size: the whole
+   * value stays at its source offset. A dead letter the broker refuses would fail every attempt.
+   */
   #deadLetter(message: RawMessage, reason: string): OutputRecord {
     const key = message.key?.length ? message.key.toString() : undefined
-    return {
-      topic: this.#deadLetters,
-      ...(key === undefined ? {} : { key }),
-      value: message.value ?? Buffer.alloc(0),
-      headers: {
-        'lookout.reason': reason,
-        'lookout.processor': this.#processor.name,
-        'lookout.source.topic': message.topic,
-        'lookout.source.partition': String(message.partition),
-        'lookout.source.offset': String(message.offset),
-      },
+    const headers: Record<string, string> = {
+      'lookout.reason': reason.length > 4_096 ? `${reason.slice(0, 4_096)}…` : reason,
+      'lookout.processor': this.#processor.name,
+      'lookout.source.topic': message.topic,
+      'lookout.source.partition': String(message.partition),
+      'lookout.source.offset': String(message.offset),
     }
+    let value = message.value ?? Buffer.alloc(0)
+    let room = maxRecordBytes - recordFramingBytes - (key === undefined ? 0 : Buffer.byteLength(key)) - 64
+    for (const name in headers) room -= name.length + Buffer.byteLength(headers[name]!)
+    if (value.length > room) {
+      headers['lookout.truncated'] = `${value.length} bytes, the first ${room} kept`
+      value = value.subarray(0, room)
+    }
+    return { topic: this.#deadLetters, ...(key === undefined ? {} : { key }), value, headers }
   }
 
   async #updateLag(): Promise<void> {
