@@ -6,6 +6,24 @@ import { topicName } from '../kafka/topics.ts'
 import type { ServiceDefinition } from './service.ts'
 
 /**
+ * Largest magnitude a number in an event may have: beyond it numbers are no longer exact
+ * integers, and one such amount would swamp its entity's running mean and variance for good.
+ */
+export const maxEventNumber = Number.MAX_SAFE_INTEGER
+
+/** Throws (a dead-letter reason) for a number in the event beyond ±`maxEventNumber`. */
+function checkMagnitudes(value: unknown, path: string): void {
+  if (typeof value === 'number') {
+    if (Math.abs(value) > maxEventNumber)
+      throw new Error(`field ${path} is out of range: ${value} (numbers must be within ±${maxEventNumber})`)
+  } else if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) checkMagnitudes(value[i], `${path}.${i}`)
+  } else if (value !== null && typeof value === 'object') {
+    for (const key in value) checkMagnitudes((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key)
+  }
+}
+
+/**
  * enrich: raw events → per-entity features. The entity's state (running averages, windows,
  * known devices) lives in the partition's store and its changelog, keyed by entity.
  */
@@ -15,6 +33,7 @@ export function enrichProcessor(topicPrefix: string): Processor<LookoutEvent> {
     name: 'enrich',
     decode(value) {
       const event = decodeEvent(value.toString())
+      checkMagnitudes(event, '')
       // validates the event time now, so a malformed timestamp is a dead letter, not a crash
       ;(featureKinds[event.kind] as unknown as FeatureKind<LookoutEvent, unknown>).eventTimeMs(event)
       return event
@@ -25,6 +44,10 @@ export function enrichProcessor(topicPrefix: string): Processor<LookoutEvent> {
         const event = records[i]!.value
         const entity = entityKeyOf(event)
         const { enriched, nextState } = enrich(event, store.get(entity))
+        // a feature that is not finite would travel as null and break the entity's state
+        const bad = enriched.features.findIndex((feature) => !Number.isFinite(feature))
+        if (bad >= 0)
+          throw new Error(`feature ${bad} of ${enriched.id} is ${enriched.features[bad]}, not a finite number`)
         store.put(entity, nextState)
         outputs[i] = { topic: output, key: entity, value: JSON.stringify(enriched) }
       }
