@@ -77,22 +77,40 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
   return response
 }
 
-/** Generic webhook: the alert as JSON. */
+/**
+ * The key a receiver de-duplicates on: the same for every delivery of one alert (an alert is
+ * delivered again when a sink restarts between delivering it and committing its offset).
+ */
+export function idempotencyKey(alert: Alert): string {
+  return `lookout-alert:${alert.kind}:${alert.id}`
+}
+
+/** Generic webhook: the alert as JSON, with its `idempotencyKey` (also sent as the Idempotency-Key header). */
 export function webhookSink(url: string): Sink {
   return {
     name: 'webhook',
     async deliver(alert) {
-      await post(url, alert)
+      const key = idempotencyKey(alert)
+      await post(url, { ...alert, idempotencyKey: key }, { 'idempotency-key': key })
     },
   }
 }
 
 /** Slack message: readable headline plus fields with the score, entity, amount and top reasons. */
-export function slackMessage(alert: Alert): { text: string; blocks: unknown[] } {
+export function slackMessage(alert: Alert): {
+  text: string
+  blocks: unknown[]
+  metadata: { event_type: string; event_payload: { idempotency_key: string; alert_id: string } }
+} {
   const icon = alert.severity === 'critical' ? ':rotating_light:' : alert.severity === 'high' ? ':warning:' : ':mag:'
   const headline = `${icon} *${alert.severity.toUpperCase()}* ${alert.kind} anomaly for \`${alert.entity}\``
   return {
     text: alertSummary(alert),
+    // Slack message metadata: the idempotency key travels with the message
+    metadata: {
+      event_type: 'lookout_alert',
+      event_payload: { idempotency_key: idempotencyKey(alert), alert_id: alert.id },
+    },
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: headline } },
       {
@@ -202,7 +220,13 @@ export class SinkDispatcher {
   }
 
   async start(): Promise<void> {
-    this.#consumer = new Consumer({
+    await this.#subscribe()
+    this.#running = true
+    this.#loop = this.#follow()
+  }
+
+  async #subscribe(): Promise<MessagesStream<Buffer, Buffer, Buffer, Buffer>> {
+    const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
       clientId: `${this.#context.clientId}-sink-${this.sink.name}`,
       groupId: `${this.#context.topicPrefix}lookout-sink-${this.sink.name}`,
       bootstrapBrokers: [...this.#context.brokers],
@@ -211,29 +235,62 @@ export class SinkDispatcher {
       maxWaitTime: 100,
       highWaterMark: 64,
     })
-    this.#stream = await this.#consumer.consume({
-      topics: [topicName(this.#context.topicPrefix, 'alerts')],
-      mode: 'committed',
-      fallbackMode: 'earliest',
-      autocommit: false,
-    })
-    this.#running = true
-    this.#loop = this.#run(this.#stream)
+    this.#consumer = consumer
+    try {
+      this.#stream = await consumer.consume({
+        topics: [topicName(this.#context.topicPrefix, 'alerts')],
+        mode: 'committed',
+        fallbackMode: 'earliest',
+        autocommit: false,
+      })
+    } catch (error) {
+      await consumer.close(true).catch(() => {})
+      throw error
+    }
+    return this.#stream
+  }
+
+  /**
+   * Delivers until stopped. When the consumer fails (the broker restarts, the group rebalances,
+   * a commit is refused), it is rebuilt and reading resumes from the committed offsets: an alert
+   * delivered but not committed is delivered again, with the same idempotency key.
+   */
+  async #follow(): Promise<void> {
+    let stream = this.#stream!
+    for (let failures = 0; this.#running; ) {
+      try {
+        await this.#run(stream)
+        if (!this.#running) return
+        throw new Error('the alerts stream ended')
+      } catch (error) {
+        if (!this.#running) return
+        failures++
+        const delay = Math.min(10_000, 250 * 2 ** Math.min(failures, 6))
+        log.warn(`sink ${this.sink.name} lost its consumer; resuming from the committed offsets in ${delay} ms`, {
+          error: (error as Error).message,
+        })
+        await this.#stream?.close().catch(() => {})
+        await this.#consumer?.close(true).catch(() => {})
+        try {
+          await sleep(delay, undefined, { signal: this.#abort.signal })
+          stream = await this.#subscribe()
+          failures = 0
+        } catch (subscribeError) {
+          if (!this.#running) return
+          log.warn(`sink ${this.sink.name} could not rejoin its group`, { error: (subscribeError as Error).message })
+        }
+      }
+    }
   }
 
   async #run(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>): Promise<void> {
-    try {
-      for await (const message of stream as AsyncIterable<Message<Buffer, Buffer, Buffer, Buffer>>) {
-        if (!this.#running) break
-        const alert = JSON.parse(message.value.toString()) as Alert
-        if (!(await this.#deliverUntilAccepted(alert))) break
-        await message.commit()
-        this.delivered++
-        this.#metrics.delivered.inc({ sink: this.sink.name })
-      }
-    } catch (error) {
-      if (this.#running)
-        log.error('sink stopped on an error', { sink: this.sink.name, error: (error as Error).message })
+    for await (const message of stream as AsyncIterable<Message<Buffer, Buffer, Buffer, Buffer>>) {
+      if (!this.#running) break
+      const alert = JSON.parse(message.value.toString()) as Alert
+      if (!(await this.#deliverUntilAccepted(alert))) break
+      await message.commit()
+      this.delivered++
+      this.#metrics.delivered.inc({ sink: this.sink.name })
     }
   }
 
