@@ -110,6 +110,7 @@ export class ModelRegistry {
   #consumer: Consumer<string, string, string, string> | undefined
   #stream: MessagesStream<string, string, string, string> | undefined
   #listeners: (() => void)[] = []
+  #stopped = false
 
   constructor(context: KafkaContext) {
     this.#context = context
@@ -135,6 +136,7 @@ export class ModelRegistry {
     const endOffsets = ends.get(topic) ?? []
     const seen = new Map<number, bigint>()
     this.#stream = await this.#consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false })
+    this.#stream.on('error', (error: Error) => this.#lost(error))
     let caughtUp: () => void = () => {}
     const ready = new Promise<void>((resolvePromise) => {
       caughtUp = resolvePromise
@@ -150,6 +152,45 @@ export class ModelRegistry {
     const timeout = setTimeout(caughtUp, 10_000)
     await ready
     clearTimeout(timeout)
+  }
+
+  /**
+   * The consumer failed (the broker went away, say): follow the topic again from the beginning
+   * with a new one. Records are applied again, which changes nothing; an unhandled stream
+   * error would end the process.
+   */
+  #lost(error: unknown): void {
+    if (this.#stopped) return
+    log.warn('model registry lost its consumer; following model-versions again', { error: String(error) })
+    const consumer = this.#consumer
+    this.#stream = undefined
+    void consumer?.close(true).catch(() => {})
+    setTimeout(() => {
+      if (this.#stopped) return
+      const topic = topicName(this.#context.topicPrefix, 'modelVersions')
+      this.#consumer = new Consumer({
+        clientId: `${this.#context.clientId}-models`,
+        groupId: `${this.#context.topicPrefix}lookout-models-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+        bootstrapBrokers: [...this.#context.brokers],
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        maxWaitTime: 100,
+        deserializers: {
+          key: (b?: Buffer) => b?.toString() ?? '',
+          value: (b?: Buffer) => b?.toString() ?? '',
+          headerKey: (b?: Buffer) => b?.toString() ?? '',
+          headerValue: (b?: Buffer) => b?.toString() ?? '',
+        },
+      })
+      this.#consumer
+        .consume({ topics: [topic], mode: 'earliest', autocommit: false })
+        .then((stream) => {
+          if (this.#stopped) return void stream.close().catch(() => {})
+          this.#stream = stream
+          stream.on('data', (message) => this.#apply(message.key, message.value))
+          stream.on('error', (streamError: Error) => this.#lost(streamError))
+        })
+        .catch((subscribeError: unknown) => this.#lost(subscribeError))
+    }, 1_000)
   }
 
   #apply(key: string, text: string): void {
@@ -197,6 +238,7 @@ export class ModelRegistry {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true
     await this.#stream?.close().catch(() => {})
     await this.#consumer?.close(true).catch(() => {})
   }

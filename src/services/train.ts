@@ -3,6 +3,7 @@
 // of a kind goes live directly; later ones go into shadow beside the live model, and the score
 // service promotes them when they beat it on recent labelled data (or a person does, with
 // `lookout models promote`).
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Consumer, FetchIsolationLevels, type MessagesStream } from '@platformatic/kafka'
 import type { EventKind } from '../core/features/index.ts'
 import { decodeEnriched, type EnrichedEvent } from '../core/pipeline/events.ts'
@@ -136,6 +137,7 @@ export class TrainService {
   #consumer: Consumer<string, string, string, string> | undefined
   #stream: MessagesStream<string, string, string, string> | undefined
   #work: Promise<void> = Promise.resolve()
+  #stopped = false
   trained = 0
   merged = 0
 
@@ -176,6 +178,22 @@ export class TrainService {
         })
         .catch((error: unknown) => log.error('retraining failed', { error: String(error) }))
         .finally(() => this.#stream?.resume())
+    })
+    // the consumer failed (the broker went away): start over from the committed offsets; an
+    // unhandled stream error would end the process
+    this.#stream.on('error', (error: Error) => {
+      if (this.#stopped) return
+      log.warn('trainer lost its consumer; following retraining-triggers again', { error: String(error) })
+      const consumer = this.#consumer
+      this.#stream = undefined
+      void this.#work
+        .then(() => consumer?.close(true))
+        .catch(() => {})
+        .then(() => sleep(1_000))
+        .then(() => (this.#stopped ? undefined : this.start()))
+        .catch((restartError: unknown) =>
+          log.error('trainer could not follow retraining-triggers again', { error: String(restartError) }),
+        )
     })
   }
 
@@ -231,6 +249,7 @@ export class TrainService {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true
     await this.#stream?.close().catch(() => {})
     await this.#work
     await this.#consumer?.close(true).catch(() => {})
