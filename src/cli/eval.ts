@@ -3,6 +3,7 @@ import { ruleOptionsFrom } from '../core/kinds.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
 import { type EvalSource, evalSources, formatEvalTable, runEval } from '../offline/eval.ts'
 import { driftEvalDefaults, runDriftEval } from '../offline/eval-drift.ts'
+import { fileEvalJson, formatFileEvalTable, runFileEval } from '../offline/eval-file.ts'
 import { configFrom } from './program.ts'
 
 function integer(name: string, text: string, min: number, max: number): number {
@@ -33,6 +34,16 @@ export function registerEvalCommand(program: Command): void {
       'run a labelled source through enrich and score in process (no Kafka) and print precision, recall, F1 and PR-AUC of every detector and the ensemble, per phase and overall',
     )
     .option('--source <name>', `labelled source: ${evalSources.join(', ')}`, 'phased')
+    .option(
+      '--input <file>',
+      'a labelled CSV or JSON Lines file of your own events instead of a source, in file order (a CSV with header x0..xN,label needs no schema)',
+    )
+    .option(
+      '--schema <file|name>',
+      'with --input: the event schema (a schema file, or a schema declared in the config)',
+    )
+    .option('--label <field>', "with --input: the label field (0/1 or boolean), instead of the schema's")
+    .option('--train-fraction <x>', 'with --input: the first share of rows trains the Isolation Forest', '0.2')
     .option('--events <n>', 'events in all, training window included (250000 = one phased cycle)', '250000')
     .option('--from <n>', 'event number of the first event', '0')
     .option('--train-events <n>', 'the first n events train the Isolation Forest (0 = none)', '20000')
@@ -69,6 +80,27 @@ export function registerEvalCommand(program: Command): void {
     )
     .action(async (options: Record<string, string | boolean | undefined>, command: Command) => {
       const config = configFrom(command)
+      if (typeof options.input === 'string') {
+        const report = await runFileEval({
+          input: options.input,
+          ...(typeof options.schema === 'string' ? { schema: options.schema } : {}),
+          ...(typeof options.label === 'string' ? { label: options.label } : {}),
+          trainFraction: share('--train-fraction', String(options.trainFraction), 0.99),
+          threshold: config['score.threshold'],
+          partitions:
+            typeof options.partitions === 'string'
+              ? integer('--partitions', options.partitions, 1, 10_000)
+              : config['topics.partitions'],
+          seed: integer('--seed', String(options.seed), 0, 2 ** 31 - 1),
+        })
+        process.stdout.write(formatFileEvalTable(report))
+        if (options.json) process.stdout.write(`${fileEvalJson(report)}\n`)
+        return
+      }
+      if (typeof options.schema === 'string' || typeof options.label === 'string')
+        throw new LookoutError(ErrorCodes.USAGE, '--schema and --label go with --input', {
+          hint: 'lookout eval --input FILE [--schema FILE|NAME] [--label FIELD]',
+        })
       if (options.drift) {
         const events = command.getOptionValueSource('events') === 'default' ? '500000' : String(options.events)
         await runDriftEval({

@@ -15,7 +15,15 @@ import {
 } from './anomaly/rules.ts'
 import { SeriesDetector, type SeriesDetectorState } from './anomaly/series.ts'
 import type { LookoutEvent, Phase } from './events.ts'
-import { type EventKind, type EventOfKind, type FeatureKind, featureKinds, type StateOfKind } from './features/index.ts'
+import {
+  declaredFeatureKinds,
+  type EventKind,
+  type EventOfKind,
+  type FeatureKind,
+  featureKinds,
+  type StateOfKind,
+} from './features/index.ts'
+import type { CompiledSchema, DeclaredEvent } from './schemas/compile.ts'
 
 /**
  * The detectors the scorer runs, under the one name each is reported by (in `scores`, eval
@@ -97,6 +105,11 @@ export interface KindEntry<K extends EventKind> {
    * point's vector); an empty cell leaves the field out (a `nullable` one becomes null).
    */
   readonly csvFields: Readonly<Record<string, CsvFieldType>>
+  /**
+   * Feature columns the per-entity statistics detector follows; default: the columns whose
+   * name says they are a z-score or a deviation.
+   */
+  readonly statisticColumns?: readonly number[]
 }
 
 export type KindRegistry = { readonly [K in EventKind]: KindEntry<K> }
@@ -232,14 +245,70 @@ export const kindRegistry: KindRegistry = Object.freeze({
   },
 })
 
-/** The registry entry of any event's kind. */
+/** Registry entries of the event schemas declared at start-up, by schema name. */
+const declaredKinds = new Map<string, KindEntry<EventKind>>()
+
+/**
+ * Adds a declared event schema to the registry (idempotent for the same declaration), so
+ * enrich, score, train and the offline tools handle its events as any other kind's. A name
+ * of a built-in kind, or of another schema already registered, is refused.
+ */
+export function registerSchema(schema: CompiledSchema): KindEntry<EventKind> {
+  const name = schema.name
+  if (Object.hasOwn(kindRegistry, name))
+    throw new RangeError(`schema ${name}: the name of a built-in event kind; choose another name`)
+  const existing = declaredKinds.get(name)
+  if (existing) {
+    if ((existing as unknown as { schema: CompiledSchema }).schema === schema) return existing
+    if (
+      JSON.stringify((existing as unknown as { schema: CompiledSchema }).schema.declaration) ===
+      JSON.stringify(schema.declaration)
+    )
+      return existing
+    throw new RangeError(`schema ${name} is declared twice with different contents`)
+  }
+  // A declared event is not one of the built-in shapes; the pipeline only passes it through.
+  const declared = (event: unknown) => event as DeclaredEvent
+  const features: FeatureKind<LookoutEvent, unknown> = {
+    kind: name as never,
+    schema: { names: schema.featureNames },
+    extract: (event, state) => schema.extract(declared(event), state),
+    entityKey: (event) => schema.entityKey(declared(event)),
+    eventTimeMs: (event) => declared(event).time,
+  }
+  const entry = {
+    kind: name,
+    schema,
+    features,
+    requiredFields: [],
+    id: (event: DeclaredEvent) => schema.id(event),
+    truth: (event: DeclaredEvent): GroundTruth => {
+      const label = schema.label(event)
+      return label === undefined ? {} : { label }
+    },
+    csvFields: {},
+    statisticColumns: schema.statisticColumns,
+  } as unknown as KindEntry<EventKind>
+  declaredKinds.set(name, entry)
+  declaredFeatureKinds.set(name, features)
+  return entry
+}
+
+/** The compiled schema of a declared kind; undefined for a built-in kind. */
+export function declaredSchemaOf(kind: string): CompiledSchema | undefined {
+  return (declaredKinds.get(kind) as unknown as { schema?: CompiledSchema } | undefined)?.schema
+}
+
+/** The registry entry of any event's kind (a built-in kind or a declared schema). */
 export function kindOf(kind: EventKind): KindEntry<EventKind> {
-  return kindRegistry[kind] as unknown as KindEntry<EventKind>
+  const entry = Object.hasOwn(kindRegistry, kind) ? kindRegistry[kind] : declaredKinds.get(kind)
+  if (entry === undefined) throw new RangeError(`unknown event kind ${JSON.stringify(kind)}`)
+  return entry as unknown as KindEntry<EventKind>
 }
 
 /** The ground truth of an event. */
 export function truthOf(event: LookoutEvent): GroundTruth {
-  return (kindRegistry[event.kind] as unknown as KindEntry<EventKind>).truth(event as never)
+  return kindOf(event.kind).truth(event as never)
 }
 
 /** The label of an event: 1 anomalous, 0 normal, undefined when its source does not know. */

@@ -1,7 +1,7 @@
 // Offline training of the Isolation Forest on enriched events of one kind, with a held-out
 // evaluation so that a new version can be compared with the one it would replace.
 import { IsolationForest } from './anomaly/isolation-forest.ts'
-import { type EventKind, featureKinds } from './features/index.ts'
+import { type EventKind, featureKindOf } from './features/index.ts'
 import { labelOf } from './kinds.ts'
 import type { EnrichedEvent } from './pipeline/events.ts'
 import { averagePrecision, rocAuc } from './quality.ts'
@@ -60,7 +60,7 @@ export function trainForest(
   const holdout = Math.floor(ofKind.length * (options.holdout ?? 0.2))
   const training = ofKind.slice(0, ofKind.length - holdout)
   const test = ofKind.slice(ofKind.length - holdout)
-  const columns = featureKinds[kind].schema.names.length
+  const columns = featureKindOf(kind)!.schema.names.length
   const data = new Float64Array(training.length * columns)
   training.forEach((event, row) => {
     for (let c = 0; c < columns; c++) data[row * columns + c] = event.features[c] ?? 0
@@ -68,7 +68,7 @@ export function trainForest(
   const forest = IsolationForest.train(
     { data, rows: training.length, columns },
     {
-      featureNames: featureKinds[kind].schema.names,
+      featureNames: featureKindOf(kind)!.schema.names,
       ...(options.nTrees === undefined ? {} : { nTrees: options.nTrees }),
       ...(options.sampleSize === undefined ? {} : { sampleSize: options.sampleSize }),
       seed: options.seed ?? 42,

@@ -44,6 +44,8 @@ export interface OfflinePipelineOptions {
   seed?: number
   /** Rule thresholds (the score.* settings); defaults where not given. */
   rules?: RuleOptions
+  /** Scored events also carry each detector's raw score (`raw`). */
+  rawScores?: boolean
 }
 
 /** enrich + score in one process, state kept exactly as the two services keep it. */
@@ -58,7 +60,10 @@ export class OfflinePipeline {
       throw new RangeError(`partitions must be an integer ≥ 1, got ${options.partitions}`)
     this.partitions = options.partitions
     const models = options.models ?? (() => undefined)
-    const scorerOptions = options.rules ? { rules: options.rules } : {}
+    const scorerOptions = {
+      ...(options.rules ? { rules: options.rules } : {}),
+      ...(options.rawScores ? { rawScores: true } : {}),
+    }
     this.#scorers = Array.from(
       { length: options.partitions },
       () => new PartitionScorer(models, options.seed ?? 1, undefined, scorerOptions),
@@ -188,7 +193,7 @@ interface Row {
  * keeps its text as in the file (the output repeats it) and a malformed one is reported with its
  * line and skipped.
  */
-async function* readRows(path: string, csv: boolean): AsyncGenerator<Row> {
+export async function* readRows(path: string, csv: boolean): AsyncGenerator<Row> {
   if (!csv) {
     yield* frameRows(path, false)
     return
@@ -308,7 +313,7 @@ function convertCell(kind: EventKind, column: string, cell: string): unknown {
   return cell
 }
 
-function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+export function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let node: Record<string, unknown> = target
   for (let i = 0; i < path.length - 1; i++) {
     const part = path[i]!

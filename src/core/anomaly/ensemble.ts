@@ -63,6 +63,8 @@ export interface ScoreEnsembleState {
   readonly observed: number
   readonly calibrators: Readonly<Record<string, ScoreCalibratorState>>
   readonly combined: ScoreCalibratorState
+  /** Detectors calibrated by a fixed reference sample (and then the combination is fixed too). */
+  readonly frozen?: readonly string[]
 }
 
 export const scoreEnsembleDefaults = {
@@ -86,6 +88,9 @@ export class ScoreEnsemble {
   #combined: ScoreCalibrator
   readonly #weight: Float64Array
   #observed = 0
+  /** Detectors whose calibration is a fixed reference sample (`freezeWith`). */
+  readonly #frozen = new Set<number>()
+  #combinedFrozen = false
 
   constructor(options: ScoreEnsembleOptions) {
     if (options.detectors.length === 0 || new Set(options.detectors).size !== options.detectors.length)
@@ -137,6 +142,8 @@ export class ScoreEnsemble {
     })
     ensemble.#combined = ScoreCalibrator.fromJSON(state.combined)
     ensemble.#observed = state.observed
+    for (const name of state.frozen ?? []) ensemble.#frozen.add(ensemble.detectors.indexOf(name))
+    ensemble.#combinedFrozen = (state.frozen ?? []).length > 0
     return ensemble
   }
 
@@ -163,6 +170,37 @@ export class ScoreEnsemble {
     return { score, scores, raw: { ...raw }, calibrated }
   }
 
+  /**
+   * Calibrates one detector by a fixed reference sample of its raw scores (an offline model's
+   * scores of its training rows) instead of by recent traffic: its calibrated score becomes
+   * the share of the model's training rows it beats, the same map for every event until the
+   * next model, so a burst of anomalies does not teach the calibration that they are usual.
+   * The combined calibration is fixed too, to the evidence of the reference scores with every
+   * other detector at its median (p = 1/2). The ensemble is calibrated from its first event.
+   */
+  freezeWith(name: string, values: readonly number[]): void {
+    const i = this.detectors.indexOf(name)
+    if (i < 0) throw new RangeError(`ScoreEnsemble: unknown detector ${name}`)
+    if (values.length === 0) throw new RangeError('ScoreEnsemble: a reference sample needs at least one score')
+    const calibrator = this.#calibrators[i]!
+    const horizon = Math.max(values.length, calibrator.capacity)
+    const fixed = new ScoreCalibrator({ capacity: Math.max(2, values.length), horizon, seed: 1 })
+    for (const value of values) fixed.observe(value)
+    this.#calibrators[i] = fixed
+    let total = 0
+    for (let d = 0; d < this.detectors.length; d++) total += this.#weight[d]!
+    const own = this.#weight[i]!
+    const combined = new ScoreCalibrator({ capacity: Math.max(2, values.length), horizon, seed: 1 })
+    for (const value of values) {
+      const evidence = Math.min(MAX_EVIDENCE, -Math.log(1 - fixed.cdf(value)))
+      combined.observe(total > 0 ? (own * evidence + (total - own) * Math.LN2) / total : evidence)
+    }
+    this.#combined = combined
+    this.#frozen.add(i)
+    this.#combinedFrozen = true
+    if (this.#observed < this.warmup) this.#observed = this.warmup
+  }
+
   /** Adds one event's raw scores to the calibrations. */
   observe(raw: Readonly<Record<string, number>>): void {
     // Evidence is measured against the calibrations before this event joins them, exactly as
@@ -170,9 +208,9 @@ export class ScoreEnsemble {
     const evidence = this.#evidence(raw, undefined)
     this.detectors.forEach((name, i) => {
       const value = raw[name]
-      if (value !== undefined) this.#calibrators[i]!.observe(value)
+      if (value !== undefined && !this.#frozen.has(i)) this.#calibrators[i]!.observe(value)
     })
-    if (evidence !== undefined) this.#combined.observe(evidence)
+    if (evidence !== undefined && !this.#combinedFrozen) this.#combined.observe(evidence)
     this.#observed++
   }
 
@@ -191,6 +229,7 @@ export class ScoreEnsemble {
       observed: this.#observed,
       calibrators,
       combined: this.#combined.toJSON(),
+      ...(this.#frozen.size > 0 ? { frozen: [...this.#frozen].map((i) => this.detectors[i]!) } : {}),
     }
   }
 

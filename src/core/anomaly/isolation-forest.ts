@@ -49,7 +49,16 @@ export interface FeatureStatistics {
 export interface TrainingSummary {
   readonly rows: number
   readonly features: Readonly<Record<string, FeatureStatistics>>
+  /**
+   * The forest's scores of its own training rows, ascending: every row, or evenly spaced order
+   * statistics of them (at most `referenceScoreCount`). A scorer that loads the model ranks its
+   * first events against them instead of against nothing (absent in older artifacts).
+   */
+  readonly scores?: readonly number[]
 }
+
+/** Training-row scores kept in a model's summary. */
+export const referenceScoreCount = 1024
 
 export interface IsolationForestParams {
   readonly nTrees: number
@@ -198,12 +207,22 @@ export class IsolationForest implements Detector {
       }
       roots[t] = builder.grow(population.slice(0, sampleSize), treeRandom)
     }
-    return new IsolationForest(
+    const forest = new IsolationForest(
       options.featureNames,
       { nTrees, sampleSize, maxDepth, seed },
       summarise(matrix, options.featureNames),
       builder.finish(roots),
     )
+    const scores = forest.scoreMany(matrix, new Float64Array(matrix.rows)).sort()
+    const kept =
+      scores.length <= referenceScoreCount
+        ? Array.from(scores)
+        : Array.from(
+            { length: referenceScoreCount },
+            (_, i) => scores[Math.round((i * (scores.length - 1)) / (referenceScoreCount - 1))]!,
+          )
+    ;(forest as { training: TrainingSummary }).training = { ...forest.training, scores: kept }
+    return forest
   }
 
   static fromJSON(state: unknown): IsolationForest {

@@ -75,8 +75,23 @@ export const featureKinds: FeatureKinds = Object.freeze({
 
 export const eventKinds = Object.freeze(Object.keys(featureKinds)) as readonly EventKind[]
 
+/**
+ * Feature kinds of the event schemas declared at start-up (`registerKind` in kinds.ts adds
+ * them), by schema name. Their events are `DeclaredEvent`s; the pipeline treats them as it
+ * treats the built-in kinds.
+ */
+export const declaredFeatureKinds = new Map<string, FeatureKind<LookoutEvent, unknown>>()
+
+/** The feature kind of a built-in kind or a declared schema; undefined for neither. */
+export function featureKindOf(kind: string): FeatureKind<LookoutEvent, unknown> | undefined {
+  return Object.hasOwn(featureKinds, kind)
+    ? (featureKinds[kind as EventKind] as unknown as FeatureKind<LookoutEvent, unknown>)
+    : declaredFeatureKinds.get(kind)
+}
+
+/** True for a built-in kind and for the name of a declared schema. */
 export function isEventKind(kind: unknown): kind is EventKind {
-  return typeof kind === 'string' && Object.hasOwn(featureKinds, kind)
+  return typeof kind === 'string' && (Object.hasOwn(featureKinds, kind) || declaredFeatureKinds.has(kind))
 }
 
 export interface ExtractedFeatures {
@@ -95,7 +110,7 @@ export interface ExtractedFeatures {
  * The caller may look up the state first with `entityKeyOf(event)`.
  */
 export function extractFeatures(event: LookoutEvent, state: unknown): ExtractedFeatures {
-  const entry = featureKinds[event.kind] as unknown as FeatureKind<LookoutEvent, unknown>
+  const entry = featureKindOf(event.kind)!
   const eventTimeMs = entry.eventTimeMs(event)
   const { features, nextState } = entry.extract(event, state ?? undefined, eventTimeMs)
   return { kind: event.kind, entityKey: entry.entityKey(event), eventTimeMs, schema: entry.schema, features, nextState }
@@ -103,7 +118,7 @@ export function extractFeatures(event: LookoutEvent, state: unknown): ExtractedF
 
 /** The entity key of any event (the store key to read before `extractFeatures`). */
 export function entityKeyOf(event: LookoutEvent): string {
-  return (featureKinds[event.kind] as unknown as FeatureKind<LookoutEvent, unknown>).entityKey(event)
+  return featureKindOf(event.kind)!.entityKey(event)
 }
 
 export type { FeatureExtractor, FeatureSchema } from './extractor.ts'

@@ -1,7 +1,7 @@
 // Decoding and validation of incoming events, and the shapes of enriched and scored events.
 import type { Contribution } from '../anomaly/detector.ts'
 import type { LookoutEvent } from '../events.ts'
-import { type EventKind, entityKeyOf, extractFeatures, featureKinds, isEventKind } from '../features/index.ts'
+import { type EventKind, entityKeyOf, extractFeatures, featureKindOf, isEventKind } from '../features/index.ts'
 import { kindOf } from '../kinds.ts'
 
 /** An event with its entity's features, as written to `enriched-features`. */
@@ -40,6 +40,8 @@ export interface ScoredEvent {
    * score, the same number `lookout score` gives the metric's `timestamp,value` file).
    */
   entityScore?: number
+  /** Each detector's raw score, only when the scorer is asked for them (offline evaluation). */
+  raw?: Record<string, number>
   /** The raw Isolation Forest score of a candidate model scoring in shadow (the live score ignores it). */
   shadow?: { modelVersion: string; isolationForest: number }
   /** Ground truth when the source knows it. */
@@ -110,7 +112,7 @@ export function enrich(event: LookoutEvent, state: unknown): { enriched: Enriche
 export function decodeEnriched(text: string): EnrichedEvent {
   const event = JSON.parse(text) as EnrichedEvent
   if (!isEventKind(event?.kind)) throw new Error(`unknown kind ${JSON.stringify(event?.kind)}`)
-  const expected = featureKinds[event.kind].schema.names.length
+  const expected = featureKindOf(event.kind)!.schema.names.length
   if (!Array.isArray(event.features) || event.features.length !== expected)
     throw new Error(`features must be an array of ${expected} numbers for kind ${event.kind}`)
   if (typeof event.id !== 'string' || typeof event.entity !== 'string') throw new Error('id and entity must be strings')

@@ -9,6 +9,7 @@ import { EntityZScoreDetector } from '../anomaly/robust-zscore.ts'
 import type { RuleHit } from '../anomaly/rules.ts'
 import type { SeriesDetector } from '../anomaly/series.ts'
 import type { EventKind } from '../features/index.ts'
+import { RobustScaler, type RobustScalerState } from '../features/robust-scaler.ts'
 import { type DetectorName, type KindEntry, kindOf, type RuleOptions } from '../kinds.ts'
 import type { EnrichedEvent, ScoredEvent } from './events.ts'
 
@@ -22,33 +23,22 @@ export interface LoadedModel {
 export interface ScorerOptions {
   /** Thresholds of the rules (score.* settings); defaults where not given. */
   rules?: RuleOptions
+  /** Also return each detector's raw score (`raw`); offline evaluation ranks by them. */
+  rawScores?: boolean
 }
 
-/** Online min–max scaling to [0, 1] for Half-Space Trees (River pairs HST with MinMaxScaler). */
-interface ScalerState {
-  min: number[]
-  max: number[]
-}
+/**
+ * Half-Space Trees' settings in the scorer (one configuration for every kind and schema): more
+ * trees than River's default make its scores steadier between seeds; the robust scaler (see
+ * `RobustScaler`) gives every feature a range that one outlier cannot squash.
+ */
+/** Ensemble weight of each online detector while an offline model (weight 1) is live. */
+export const onlineWeightWithModel = 0.1
 
-function scale(scaler: ScalerState, x: Float64Array, out: Float64Array): void {
-  for (let i = 0; i < x.length; i++) {
-    const low = scaler.min[i]!
-    const high = scaler.max[i]!
-    const value = x[i]!
-    out[i] = high > low ? Math.min(1, Math.max(0, (value - low) / (high - low))) : 0.5
-  }
-}
-
-function learnScale(scaler: ScalerState, x: Float64Array): void {
-  for (let i = 0; i < x.length; i++) {
-    const value = x[i]!
-    if (value < scaler.min[i]!) scaler.min[i] = value
-    if (value > scaler.max[i]!) scaler.max[i] = value
-  }
-}
+export const scorerHalfSpaceTrees = { trees: 25, height: 8, windowSize: 250 } as const
 
 interface KindScorerState {
-  scaler: ScalerState
+  scaler: RobustScalerState
   hst: HalfSpaceTreesState
   ensemble: ScoreEnsembleState
   modelVersion: string | null
@@ -63,8 +53,9 @@ class KindScorer {
   readonly kind: EventKind
   readonly entry: KindEntry<EventKind>
   readonly rules: RuleOptions
+  readonly rawScores: boolean
   readonly names: readonly string[]
-  readonly scaler: ScalerState
+  readonly scaler: RobustScaler
   readonly hst: HalfSpaceTrees
   readonly zscore: EntityZScoreDetector | undefined
   ensemble: ScoreEnsemble
@@ -80,8 +71,10 @@ class KindScorer {
     seed: number,
     rules: RuleOptions,
     state?: KindScorerState,
+    rawScores = false,
   ) {
     this.kind = kind
+    this.rawScores = rawScores
     this.entry = kindOf(kind)
     this.rules = rules
     this.names = this.entry.features.schema.names
@@ -89,13 +82,19 @@ class KindScorer {
     this.#x = new Float64Array(dimensions)
     this.#scaled = new Float64Array(dimensions)
     this.model = model
-    const zIndices = this.names.flatMap((name, i) => (/robust_zscore|_zscore$|deviation/.test(name) ? [i] : []))
+    const zIndices =
+      this.entry.statisticColumns ??
+      this.names.flatMap((name, i) => (/robust_zscore|_zscore$|deviation/.test(name) ? [i] : []))
     this.zscore =
       zIndices.length > 0
         ? new EntityZScoreDetector({ featureIndices: zIndices, featureNames: zIndices.map((i) => this.names[i]!) })
         : undefined
     if (state) {
-      this.scaler = { min: [...state.scaler.min], max: [...state.scaler.max] }
+      // A checkpoint of a version that scaled by min–max starts its scaler afresh.
+      this.scaler =
+        state.scaler?.type === 'robust-scaler'
+          ? RobustScaler.fromJSON(state.scaler)
+          : new RobustScaler({ dimensions, seed })
       this.hst = HalfSpaceTrees.fromJSON(state.hst)
       this.ensemble = ScoreEnsemble.fromJSON(state.ensemble)
       const entityDetector = this.entry.entityDetector
@@ -104,8 +103,8 @@ class KindScorer {
           this.series.set(entity, entityDetector.fromJSON(saved))
       for (const [entity, saved] of Object.entries(state.rules ?? {})) this.ruleStates.set(entity, saved)
     } else {
-      this.scaler = { min: new Array(dimensions).fill(Infinity), max: new Array(dimensions).fill(-Infinity) }
-      this.hst = new HalfSpaceTrees({ dimensions, seed, featureNames: this.names })
+      this.scaler = new RobustScaler({ dimensions, seed })
+      this.hst = new HalfSpaceTrees({ dimensions, seed, featureNames: this.names, ...scorerHalfSpaceTrees })
       this.ensemble = this.#newEnsemble(seed)
     }
   }
@@ -115,7 +114,16 @@ class KindScorer {
     if (this.zscore) detectors.push('entity_zscore')
     if (this.model) detectors.push('isolation_forest')
     if (this.entry.entityDetector) detectors.push(this.entry.entityDetector.name)
-    return new ScoreEnsemble({ detectors, seed })
+    // With an offline model live, the detectors that learn online weigh less: the model was
+    // trained on a batch of the stream's own events and ranks far better than they do until
+    // they have seen much more; they still raise the score when far in their tails.
+    const weights = this.model
+      ? Object.fromEntries(detectors.map((name) => [name, name === 'isolation_forest' ? 1 : onlineWeightWithModel]))
+      : undefined
+    const ensemble = new ScoreEnsemble({ detectors, seed, ...(weights ? { weights } : {}) })
+    const reference = this.model?.forest.training.scores
+    if (reference && reference.length > 0) ensemble.freezeWith('isolation_forest', reference)
+    return ensemble
   }
 
   /** A new model restarts the ensemble's calibration (its detector set changes). */
@@ -128,7 +136,7 @@ class KindScorer {
   score(event: EnrichedEvent): ScoredEvent {
     const x = this.#x
     for (let i = 0; i < x.length; i++) x[i] = event.features[i] ?? 0
-    scale(this.scaler, x, this.#scaled)
+    this.scaler.transform(x, this.#scaled)
     const raw: Partial<Record<DetectorName, number>> = { half_space_trees: this.hst.score(this.#scaled) }
     if (this.zscore) raw.entity_zscore = this.zscore.score(x)
     if (this.model) raw.isolation_forest = this.model.forest.score(x)
@@ -147,7 +155,7 @@ class KindScorer {
       hits.map((hit) => hit.rule),
     )
     this.ensemble.observe(raw as Record<string, number>)
-    learnScale(this.scaler, x)
+    this.scaler.observe(x)
     this.hst.learn(this.#scaled)
     const contributions: Contribution[] = (
       this.model ? this.model.forest.explain(x, 5) : this.hst.explain(this.#scaled, 5)
@@ -166,6 +174,7 @@ class KindScorer {
       contributions,
       modelVersion: this.model?.version ?? null,
       ...(entityDetector ? { entityScore: raw[entityDetector.name]! } : {}),
+      ...(this.rawScores ? { raw: { ...raw } as Record<string, number> } : {}),
       ...this.entry.truth(event.event),
     }
   }
@@ -181,7 +190,7 @@ class KindScorer {
 
   toJSON(): KindScorerState {
     const state: KindScorerState = {
-      scaler: this.scaler,
+      scaler: this.scaler.toJSON(),
       hst: this.hst.toJSON() as HalfSpaceTreesState,
       ensemble: this.ensemble.toJSON(),
       modelVersion: this.model?.version ?? null,
@@ -203,6 +212,7 @@ export class PartitionScorer {
   readonly #kinds = new Map<EventKind, KindScorer>()
   readonly #seed: number
   readonly #rules: RuleOptions
+  readonly #rawScores: boolean
   #models: (kind: EventKind) => LoadedModel | undefined
 
   constructor(
@@ -214,6 +224,7 @@ export class PartitionScorer {
     this.#models = models
     this.#seed = seed
     this.#rules = options.rules ?? {}
+    this.#rawScores = options.rawScores ?? false
     for (const [kind, saved] of Object.entries(state?.kinds ?? {}) as [EventKind, KindScorerState][]) {
       const model = models(kind)
       const scorer = new KindScorer(
@@ -222,6 +233,7 @@ export class PartitionScorer {
         seed,
         this.#rules,
         saved,
+        this.#rawScores,
       )
       scorer.useModel(model, seed)
       this.#kinds.set(kind, scorer)
@@ -237,7 +249,7 @@ export class PartitionScorer {
   score(event: EnrichedEvent): ScoredEvent {
     let scorer = this.#kinds.get(event.kind)
     if (!scorer) {
-      scorer = new KindScorer(event.kind, this.#models(event.kind), this.#seed, this.#rules)
+      scorer = new KindScorer(event.kind, this.#models(event.kind), this.#seed, this.#rules, undefined, this.#rawScores)
       this.#kinds.set(event.kind, scorer)
     }
     return scorer.score(event)

@@ -1,0 +1,355 @@
+// A validated event schema turned into what enrich and score run: decoding of a record (a
+// record that does not match says which field and why: that is its dead-letter reason), the
+// entity key, the event time, and the declared features computed per entity on event time,
+// with the entity's state as plain JSON (the enrich service keeps it in its changelogged store).
+//
+// Feature semantics, for an event at time t of an entity (its "history" is the entity's
+// earlier events in arrival order; the state holds exactly what these need):
+// - number: the field (a boolean as 1/0); log1p: sign(x)·log(1 + |x|).
+// - mean: the mean of the field over the history (x itself when there is none); zscore: (x −
+//   mean) / sample standard deviation of the history, 0 with fewer than two values, ±50 at
+//   most; ratio_to_mean: x / mean, 1 without history, ±1000 at most.
+// - robust_zscore: (x − median) / (1.4826·MAD) over the last `recent` (32) values of the
+//   history, 0 with fewer than 5 values; a zero MAD falls back to 1.2533·mean absolute
+//   deviation, then to 0 for x = median and ±50 otherwise; ±50 at most.
+// - count / sum over a window W: events of the entity (this one included) with event time in
+//   (t − W, t], and the sum of the field over them. The state keeps events newer than the
+//   newest event time − W (at most 10,000), so a late event older than that misses them.
+// - seconds_since_previous: seconds from the newest earlier event time to t, in [0, 7 days];
+//   7 days for the entity's first event; 0 for a late event.
+// - first_seen: 1 when the value never occurred in the history; frequency: the share of the
+//   history with this value (0 without history). At most 256 distinct values per field are
+//   remembered (the rarest is forgotten first).
+// - hour_of_day / day_of_week: sin and cos of the UTC hour (with minutes) on the 24-hour
+//   circle and of the weekday (Monday 0, with the hour) on the 7-day circle, of the event time
+//   or of a timestamp field.
+// - one_hot: 1 in the column of the value, 0 elsewhere (all 0 for an unlisted value).
+import { parseEventTime } from '../features/event-time.ts'
+import { allocateFeatures } from '../features/feature-vector.ts'
+import { ratioToAverage, signedLog1p } from '../features/scaling.ts'
+import { clippedZ, type WelfordState, welfordUpdate, welfordZScore, zScoreLimit } from '../features/welford.ts'
+import {
+  type EventSchemaDeclaration,
+  type FeatureDeclaration,
+  type FieldType,
+  featureColumns,
+  parseDuration,
+} from './declaration.ts'
+
+/** A record of a declared schema, as it flows through enrich and score. */
+export interface DeclaredEvent {
+  /** The schema's name. */
+  kind: string
+  /** The record as it arrived. */
+  record: Record<string, unknown>
+  /** Event time, ms since epoch (the event-time field, or the record's timestamp). */
+  time: number
+}
+
+export interface SchemaState {
+  /** Fingerprint of the features the state was built for; a state of others is ignored. */
+  readonly v: string
+  /** Events of the entity so far. */
+  readonly n: number
+  /** Newest event time seen, ms. */
+  readonly latest: number
+  readonly welford: Readonly<Record<string, WelfordState>>
+  readonly recent: Readonly<Record<string, readonly number[]>>
+  /** [event time, value] of the events inside each window, oldest first. */
+  readonly windows: Readonly<Record<string, readonly (readonly [number, number])[]>>
+  readonly counts: Readonly<Record<string, Readonly<Record<string, number>>>>
+}
+
+export const maxWindowEvents = 10_000
+export const maxCategories = 256
+export const defaultRecent = 32
+export const maxGapSeconds = 7 * 24 * 3600
+
+export interface CompiledSchema {
+  readonly declaration: EventSchemaDeclaration
+  readonly name: string
+  /** Column names of the feature vector, in order. */
+  readonly featureNames: readonly string[]
+  /** Columns the per-entity statistics detector follows (zscore and robust_zscore features). */
+  readonly statisticColumns: readonly number[]
+  /** Declared field types by path (CSV cells are converted by them). */
+  readonly fieldTypes: ReadonlyMap<string, FieldType>
+  /**
+   * Checks a record against the schema; throws an Error whose message names the field and the
+   * reason (the dead-letter reason). `recordTimestamp` (ms) is the event time when the schema
+   * declares no event-time field.
+   */
+  decode(record: unknown, recordTimestamp?: number): DeclaredEvent
+  entityKey(event: DeclaredEvent): string
+  id(event: DeclaredEvent): string
+  label(event: DeclaredEvent): 0 | 1 | undefined
+  /** The features of `event` given its entity's state before it, and the state after it. */
+  extract(event: DeclaredEvent, state: unknown): { features: Float64Array; nextState: SchemaState }
+}
+
+/** The value at a dotted path (`location.lat`, `items.0`), or undefined. */
+export function valueAt(record: unknown, path: string): unknown {
+  let value: unknown = record
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined
+    value = (value as Record<string, unknown>)[part]
+  }
+  return value
+}
+
+/** Epoch ms of a time value: ISO-8601 text, or epoch seconds (below 1e11) or milliseconds. */
+export function timeValue(value: unknown): number {
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? (Math.abs(value) < 1e11 ? value * 1000 : value) : Number.NaN
+  if (typeof value !== 'string' || value.trim() === '') return Number.NaN
+  const numeric = Number(value)
+  if (Number.isFinite(numeric)) return timeValue(numeric)
+  return parseEventTime(value)
+}
+
+function checkField(record: unknown, path: string, type: FieldType): void {
+  const value = valueAt(record, path)
+  if (value === undefined || value === null) throw new Error(`field ${path} is missing`)
+  const ok =
+    type === 'number'
+      ? typeof value === 'number' && Number.isFinite(value)
+      : type === 'string'
+        ? typeof value === 'string'
+        : type === 'boolean'
+          ? typeof value === 'boolean'
+          : Number.isFinite(timeValue(value))
+  if (!ok) {
+    const expected =
+      type === 'number'
+        ? 'a finite number'
+        : type === 'timestamp'
+          ? 'a time (ISO-8601 or epoch seconds/milliseconds)'
+          : `a ${type}`
+    throw new Error(`field ${path} must be ${expected}, got ${JSON.stringify(value)}`)
+  }
+}
+
+function numberAt(record: unknown, path: string): number {
+  const value = valueAt(record, path)
+  return typeof value === 'boolean' ? (value ? 1 : 0) : (value as number)
+}
+
+/** A short stable fingerprint (FNV-1a) of a text. */
+function fingerprint(text: string): string {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193)
+  return (hash >>> 0).toString(36)
+}
+
+function median(sorted: readonly number[]): number {
+  const n = sorted.length
+  return n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2
+}
+
+/** The robust z-score of x against `values` (see the header). */
+export function robustZ(values: readonly number[], x: number): number {
+  if (values.length < 5) return 0
+  const sorted = [...values].sort((a, b) => a - b)
+  const center = median(sorted)
+  const deviations = sorted.map((v) => Math.abs(v - center)).sort((a, b) => a - b)
+  let scale = 1.4826 * median(deviations)
+  if (!(scale > 0)) scale = (1.2533 * deviations.reduce((sum, d) => sum + d, 0)) / deviations.length
+  return clippedZ(x - center, scale, center)
+}
+
+const hourMs = 3_600_000
+const dayMs = 86_400_000
+
+function circle(value: number, period: number): [number, number] {
+  const angle = (2 * Math.PI * value) / period
+  return [Math.sin(angle), Math.cos(angle)]
+}
+
+/** Compiles a validated declaration. */
+export function compileSchema(declaration: EventSchemaDeclaration): CompiledSchema {
+  const fieldTypes = new Map(declaration.fields.map((field) => [field.name, field.type]))
+  const featureNames = declaration.features.flatMap(featureColumns)
+  const version = fingerprint(JSON.stringify(declaration.features))
+  const statisticColumns: number[] = []
+  {
+    let column = 0
+    for (const feature of declaration.features) {
+      if (feature.type === 'zscore' || feature.type === 'robust_zscore') statisticColumns.push(column)
+      column += featureColumns(feature).length
+    }
+  }
+  const windowKey = (feature: FeatureDeclaration) => `${feature.field ?? ''}@${parseDuration(feature.window)}`
+  const recentKey = (feature: FeatureDeclaration) => `${feature.field}#${feature.recent ?? defaultRecent}`
+  const windowKeys = new Map<string, number>()
+  const recentKeys = new Map<string, number>()
+  const welfordFields = new Set<string>()
+  const categoryFields = new Set<string>()
+  for (const feature of declaration.features) {
+    if (feature.type === 'count' || feature.type === 'sum')
+      windowKeys.set(windowKey(feature), parseDuration(feature.window))
+    if (feature.type === 'robust_zscore') recentKeys.set(recentKey(feature), feature.recent ?? defaultRecent)
+    if (feature.type === 'mean' || feature.type === 'zscore' || feature.type === 'ratio_to_mean')
+      welfordFields.add(feature.field!)
+    if (feature.type === 'first_seen' || feature.type === 'frequency') categoryFields.add(feature.field!)
+  }
+  const single = declaration.name
+
+  const decode = (record: unknown, recordTimestamp?: number): DeclaredEvent => {
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new Error('not a JSON object')
+    for (const field of declaration.fields) checkField(record, field.name, field.type)
+    if (declaration.label !== undefined) {
+      const label = valueAt(record, declaration.label)
+      if (typeof label === 'number' && label !== 0 && label !== 1)
+        throw new Error(`field ${declaration.label} is the label and must be 0 or 1, got ${JSON.stringify(label)}`)
+    }
+    let time: number
+    if (declaration.eventTime !== undefined) time = timeValue(valueAt(record, declaration.eventTime))
+    else {
+      if (recordTimestamp === undefined || !Number.isFinite(recordTimestamp))
+        throw new Error('no event time: the schema declares no eventTime field and the record has no timestamp')
+      time = recordTimestamp
+    }
+    return { kind: declaration.name, record: record as Record<string, unknown>, time }
+  }
+
+  const entityKey = (event: DeclaredEvent): string =>
+    declaration.entityKey === undefined ? single : String(valueAt(event.record, declaration.entityKey))
+
+  const extract = (event: DeclaredEvent, saved: unknown): { features: Float64Array; nextState: SchemaState } => {
+    const before = (saved as SchemaState | undefined)?.v === version ? (saved as SchemaState) : undefined
+    const record = event.record
+    const t = event.time
+    const n = before?.n ?? 0
+    const f = allocateFeatures(featureNames.length)
+    let column = 0
+    for (const feature of declaration.features) {
+      switch (feature.type) {
+        case 'number':
+          f[column++] = numberAt(record, feature.field!)
+          break
+        case 'log1p':
+          f[column++] = signedLog1p(numberAt(record, feature.field!))
+          break
+        case 'mean': {
+          const w = before?.welford[feature.field!]
+          f[column++] = w && w.n > 0 ? w.mean : numberAt(record, feature.field!)
+          break
+        }
+        case 'zscore':
+          f[column++] = welfordZScore(before?.welford[feature.field!], numberAt(record, feature.field!))
+          break
+        case 'ratio_to_mean': {
+          const w = before?.welford[feature.field!]
+          f[column++] = ratioToAverage(numberAt(record, feature.field!), w?.mean ?? 0, w?.n ?? 0)
+          break
+        }
+        case 'robust_zscore':
+          f[column++] = robustZ(before?.recent[recentKey(feature)] ?? [], numberAt(record, feature.field!))
+          break
+        case 'count':
+        case 'sum': {
+          const windowMs = parseDuration(feature.window)
+          const own = feature.type === 'count' ? 1 : numberAt(record, feature.field!)
+          let total = own
+          for (const [time, value] of before?.windows[windowKey(feature)] ?? [])
+            if (time > t - windowMs && time <= t) total += feature.type === 'count' ? 1 : value
+          f[column++] = total
+          break
+        }
+        case 'seconds_since_previous': {
+          const gap = before === undefined ? maxGapSeconds : (t - before.latest) / 1000
+          f[column++] = gap <= 0 ? 0 : Math.min(gap, maxGapSeconds)
+          break
+        }
+        case 'first_seen': {
+          const value = String(valueAt(record, feature.field!))
+          f[column++] = before?.counts[feature.field!]?.[value] === undefined ? 1 : 0
+          break
+        }
+        case 'frequency': {
+          const value = String(valueAt(record, feature.field!))
+          f[column++] = n > 0 ? (before?.counts[feature.field!]?.[value] ?? 0) / n : 0
+          break
+        }
+        case 'hour_of_day':
+        case 'day_of_week': {
+          const time = feature.field === undefined ? t : timeValue(valueAt(record, feature.field))
+          const [sin, cos] =
+            feature.type === 'hour_of_day'
+              ? circle((((time % dayMs) + dayMs) % dayMs) / hourMs, 24)
+              : circle((((time / dayMs + 3) % 7) + 7) % 7, 7)
+          f[column++] = sin
+          f[column++] = cos
+          break
+        }
+        case 'one_hot': {
+          const value = String(valueAt(record, feature.field!))
+          for (const option of feature.values!) f[column++] = value === option ? 1 : 0
+          break
+        }
+      }
+    }
+
+    // The entity's next state.
+    const latest = before === undefined ? t : Math.max(before.latest, t)
+    const welford: Record<string, WelfordState> = {}
+    for (const field of welfordFields) welford[field] = welfordUpdate(before?.welford[field], numberAt(record, field))
+    const recent: Record<string, number[]> = {}
+    for (const feature of declaration.features) {
+      if (feature.type !== 'robust_zscore') continue
+      const key = recentKey(feature)
+      if (recent[key]) continue
+      const values = [...(before?.recent[key] ?? []), numberAt(record, feature.field!)]
+      const keep = recentKeys.get(key)!
+      recent[key] = values.length > keep ? values.slice(values.length - keep) : values
+    }
+    const windows: Record<string, (readonly [number, number])[]> = {}
+    for (const [key, windowMs] of windowKeys) {
+      const field = key.slice(0, key.lastIndexOf('@'))
+      const entries = [...(before?.windows[key] ?? []), [t, field === '' ? 1 : numberAt(record, field)] as const]
+      let from = 0
+      while (from < entries.length && entries[from]![0] <= latest - windowMs) from++
+      from = Math.max(from, entries.length - maxWindowEvents)
+      windows[key] = entries.slice(from).filter(([time]) => time > latest - windowMs)
+    }
+    const counts: Record<string, Record<string, number>> = {}
+    for (const field of categoryFields) {
+      const next = { ...(before?.counts[field] ?? {}) }
+      const value = String(valueAt(record, field))
+      next[value] = (next[value] ?? 0) + 1
+      const keys = Object.keys(next)
+      if (keys.length > maxCategories) {
+        let rarest = keys[0]!
+        for (const key of keys) if (key !== value && (next[key]! < next[rarest]! || rarest === value)) rarest = key
+        delete next[rarest]
+      }
+      counts[field] = next
+    }
+    return {
+      features: f,
+      nextState: { v: version, n: n + 1, latest, welford, recent, windows, counts },
+    }
+  }
+
+  return Object.freeze({
+    declaration,
+    name: declaration.name,
+    featureNames: Object.freeze(featureNames),
+    statisticColumns: Object.freeze(statisticColumns),
+    fieldTypes,
+    decode,
+    entityKey,
+    id: (event: DeclaredEvent) =>
+      declaration.id === undefined
+        ? `${entityKey(event)}@${event.time}`
+        : String(valueAt(event.record, declaration.id)),
+    label: (event: DeclaredEvent): 0 | 1 | undefined => {
+      if (declaration.label === undefined) return undefined
+      const value = valueAt(event.record, declaration.label)
+      return value === true || value === 1 ? 1 : value === false || value === 0 ? 0 : undefined
+    },
+    extract,
+  })
+}
+
+export { zScoreLimit }

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import {
+  inferSchemaFromHeader,
+  parseDuration,
+  SchemaDeclarationError,
+  validateSchemaDeclaration,
+} from '../../../src/core/schemas/declaration.ts'
+
+const base = {
+  name: 'logins',
+  entityKey: 'user',
+  eventTime: 'at',
+  label: 'fraud',
+  fields: [
+    { name: 'user', type: 'string' },
+    { name: 'at', type: 'timestamp' },
+    { name: 'latency', type: 'number' },
+    { name: 'fraud', type: 'boolean' },
+  ],
+  features: [{ name: 'latency', type: 'number', field: 'latency' }],
+}
+
+function rejects(change: (schema: Record<string, unknown>) => void, path: string, message: RegExp, allowed?: RegExp) {
+  const schema = structuredClone(base) as Record<string, unknown>
+  change(schema)
+  assert.throws(
+    () => validateSchemaDeclaration(schema, 'schemas[0]'),
+    (error: unknown) => {
+      assert.ok(error instanceof SchemaDeclarationError, String(error))
+      assert.equal(error.path, path)
+      assert.match(error.message, message)
+      if (allowed) assert.match(error.allowed, allowed)
+      return true
+    },
+  )
+}
+
+test('a valid declaration comes back frozen', () => {
+  const schema = validateSchemaDeclaration(base)
+  assert.equal(schema.name, 'logins')
+  assert.ok(Object.isFrozen(schema) && Object.isFrozen(schema.features[0]))
+})
+
+test('bad declarations stop with the setting path and what is allowed', () => {
+  rejects(
+    (s) => (s.fields as unknown[]).push({ name: 'user', type: 'string' }),
+    'schemas[0].fields[4].name',
+    /declared twice/,
+  )
+  rejects(
+    (s) => (s.features as unknown[]).push({ name: 'x', type: 'zscore', field: 'missing' }),
+    'schemas[0].features[1].field',
+    /not declared/,
+  )
+  rejects(
+    (s) => (s.features as unknown[]).push({ name: 'x', type: 'zscore', field: 'user' }),
+    'schemas[0].features[1].field',
+    /is a string, not a number/,
+  )
+  rejects(
+    (s) => (s.features as unknown[]).push({ name: 'x', type: 'median' }),
+    'schemas[0].features[1].type',
+    /not a feature type/,
+    /robust_zscore/,
+  )
+  rejects(
+    (s) => (s.features as unknown[]).push({ name: 'x', type: 'count', window: 'an hour' }),
+    'schemas[0].features[1].window',
+    /not a duration/,
+    /30s, 5m, 1h/,
+  )
+  rejects((s) => (s.label = 'user'), 'schemas[0].label', /is a string/, /number or boolean/)
+  rejects((s) => (s.eventTime = 'nope'), 'schemas[0].eventTime', /not declared/)
+  rejects((s) => (s.colour = 1), 'schemas[0].colour', /not a schema setting/)
+  rejects(
+    (s) => (s.features as unknown[]).push({ name: 'latency', type: 'log1p', field: 'latency' }),
+    'schemas[0].features[1].name',
+    /declared twice/,
+  )
+  rejects(
+    (s) => (s.features as unknown[]).push({ name: 'dev', type: 'one_hot', field: 'user' }),
+    'schemas[0].features[1].values',
+    /not allowed/,
+  )
+})
+
+test('durations', () => {
+  assert.equal(parseDuration('500ms'), 500)
+  assert.equal(parseDuration('30s'), 30_000)
+  assert.equal(parseDuration('5m'), 300_000)
+  assert.equal(parseDuration('1h'), 3_600_000)
+  assert.equal(parseDuration('1d'), 86_400_000)
+  assert.ok(Number.isNaN(parseDuration('1 hour')))
+  assert.ok(Number.isNaN(parseDuration('0s')))
+})
+
+test('the x0..xN,label header infers a schema; other headers do not', () => {
+  const schema = inferSchemaFromHeader(['x0', 'x1', 'label'])!
+  assert.deepEqual(
+    schema.features.map((f) => [f.name, f.type, f.field]),
+    [
+      ['x0', 'number', 'x0'],
+      ['x1', 'number', 'x1'],
+    ],
+  )
+  assert.equal(schema.label, 'label')
+  assert.equal(schema.entityKey, undefined)
+  assert.equal(inferSchemaFromHeader(['x1', 'x0', 'label']), undefined)
+  assert.equal(inferSchemaFromHeader(['a', 'label']), undefined)
+  assert.equal(inferSchemaFromHeader(['x0', 'x1']), undefined)
+})
