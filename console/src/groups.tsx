@@ -31,7 +31,10 @@ export function GroupsPage() {
   useEffect(() => {
     const load = () =>
       api<{ groups: Group[] }>('/api/groups')
-        .then((answer) => setGroups(answer.groups))
+        .then((answer) => {
+          setError('')
+          setGroups(answer.groups)
+        })
         .catch((e: Error) => setError(e.message))
     load()
     const timer = setInterval(load, 5_000)

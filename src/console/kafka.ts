@@ -143,8 +143,22 @@ export class ConsoleKafka {
     return metadata.topics.get(topic)?.partitionsCount ?? 0
   }
 
-  /** Low and high (read-committed end) offsets of every partition of the topics. */
+  /**
+   * Low and high (read-committed end) offsets of every partition of the topics; a topic deleted
+   * meanwhile is left out.
+   */
   async offsets(topics: readonly string[]): Promise<Map<string, { low: bigint; high: bigint }[]>> {
+    try {
+      return await this.#offsets(topics)
+    } catch (error) {
+      const existing = new Set(await this.admin.listTopics({ includeInternals: true }))
+      const still = topics.filter((topic) => existing.has(topic))
+      if (still.length === topics.length) throw error
+      return this.#offsets(still)
+    }
+  }
+
+  async #offsets(topics: readonly string[]): Promise<Map<string, { low: bigint; high: bigint }[]>> {
     const result = new Map<string, { low: bigint; high: bigint }[]>()
     if (topics.length === 0) return result
     const metadata = await this.admin.metadata({ topics: [...topics] })
@@ -205,21 +219,23 @@ export class ConsoleKafka {
     const names = await this.topicNames()
     const offsets = await this.offsets(names)
     const sizes = await this.sizes(new Map([...offsets].map(([name, partitions]) => [name, partitions.length])))
-    return names.map((name) => {
-      const partitions = offsets.get(name) ?? []
-      let size: number | null = null
-      for (let p = 0; p < partitions.length; p++) {
-        const bytes = sizes.get(`${name}:${p}`)
-        if (bytes !== undefined) size = (size ?? 0) + bytes
-      }
-      return {
-        name,
-        partitions: partitions.length,
-        messages: partitions.reduce((sum, p) => sum + (p.high - p.low), 0n).toString(),
-        sizeBytes: size,
-        internal: name.startsWith('__'),
-      }
-    })
+    return names
+      .filter((name) => offsets.has(name))
+      .map((name) => {
+        const partitions = offsets.get(name) ?? []
+        let size: number | null = null
+        for (let p = 0; p < partitions.length; p++) {
+          const bytes = sizes.get(`${name}:${p}`)
+          if (bytes !== undefined) size = (size ?? 0) + bytes
+        }
+        return {
+          name,
+          partitions: partitions.length,
+          messages: partitions.reduce((sum, p) => sum + (p.high - p.low), 0n).toString(),
+          sizeBytes: size,
+          internal: name.startsWith('__'),
+        }
+      })
   }
 
   async describeTopic(topic: string) {
@@ -469,27 +485,31 @@ export class ConsoleKafka {
     if (ids.length === 0) return []
     const described = await this.admin.describeGroups({ groups: ids })
     const committed = await this.admin.listConsumerGroupOffsets({ groups: ids })
-    const topics = [...new Set(committed.flatMap((g) => g.topics.map((t) => t.name)))]
+    // offsets a group committed for a topic deleted since are left out
+    const existing = new Set(await this.topicNames())
+    const topics = [...new Set(committed.flatMap((g) => g.topics.map((t) => t.name)))].filter((t) => existing.has(t))
     const offsets = await this.offsets(topics)
     const now = Date.now()
     const groups = committed.map((group) => {
       const info = described.get(group.groupId)
-      const partitions = group.topics.flatMap((t) =>
-        t.partitions
-          .filter((p) => p.committedOffset >= 0n)
-          .map((p) => {
-            const high = offsets.get(t.name)?.[p.partitionIndex]?.high ?? 0n
-            const lag = high > p.committedOffset ? high - p.committedOffset : 0n
-            return {
-              topic: t.name,
-              partition: p.partitionIndex,
-              committed: p.committedOffset.toString(),
-              high: high.toString(),
-              lag: Number(lag),
-              lagSeconds: 0 as number | null,
-            }
-          }),
-      )
+      const partitions = group.topics
+        .filter((t) => existing.has(t.name))
+        .flatMap((t) =>
+          t.partitions
+            .filter((p) => p.committedOffset >= 0n)
+            .map((p) => {
+              const high = offsets.get(t.name)?.[p.partitionIndex]?.high ?? 0n
+              const lag = high > p.committedOffset ? high - p.committedOffset : 0n
+              return {
+                topic: t.name,
+                partition: p.partitionIndex,
+                committed: p.committedOffset.toString(),
+                high: high.toString(),
+                lag: Number(lag),
+                lagSeconds: 0 as number | null,
+              }
+            }),
+        )
       return {
         id: group.groupId,
         state: info?.state ?? listed.get(group.groupId)?.state ?? 'UNKNOWN',
