@@ -84,6 +84,7 @@ export function registerEvalCommand(program: Command): void {
         const report = await runFileEval({
           input: options.input,
           ...(typeof options.schema === 'string' ? { schema: options.schema } : {}),
+          declared: config.schemas,
           ...(typeof options.label === 'string' ? { label: options.label } : {}),
           trainFraction: share('--train-fraction', String(options.trainFraction), 0.99),
           threshold: config['score.threshold'],

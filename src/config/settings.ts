@@ -1,3 +1,4 @@
+import { schemaSettings } from './schemas.ts'
 import { serviceSettings } from './services.ts'
 import { kinds, setting } from './setting.ts'
 import { sourceSettings } from './sources.ts'
@@ -136,7 +137,7 @@ const coreSettings = {
 
 // Sections of other components live beside their code's concern and are merged here, so
 // there is still one schema, validated once.
-export const settings = { ...coreSettings, ...sourceSettings, ...serviceSettings } as const
+export const settings = { ...coreSettings, ...sourceSettings, ...serviceSettings, ...schemaSettings } as const
 
 export type Settings = typeof settings
 export type SettingKey = keyof Settings

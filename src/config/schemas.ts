@@ -1,0 +1,61 @@
+// The event schemas declared in the config file (`schemas`): a list of declarations (see
+// src/core/schemas/declaration.ts), validated once at start-up; each problem names its path
+// inside the setting (schemas[1].features[0].window) and what is allowed there.
+import { z } from 'zod'
+import {
+  type EventSchemaDeclaration,
+  SchemaDeclarationError,
+  validateSchemaDeclaration,
+} from '../core/schemas/declaration.ts'
+import { setting } from './setting.ts'
+
+/** Names a declared schema may not take: the built-in event kinds. */
+const builtInKinds = ['transaction', 'payment', 'point', 'metric', 'record']
+
+export function validateSchemas(value: unknown, key = 'schemas'): EventSchemaDeclaration[] {
+  if (!Array.isArray(value)) throw new SchemaDeclarationError(key, 'must be a list', 'a list of event schemas')
+  const names = new Set<string>()
+  return value.map((item, i) => {
+    const schema = validateSchemaDeclaration(item, `${key}[${i}]`)
+    if (builtInKinds.includes(schema.name))
+      throw new SchemaDeclarationError(`${key}[${i}].name`, `${schema.name} is a built-in event kind`, 'another name')
+    if (names.has(schema.name))
+      throw new SchemaDeclarationError(`${key}[${i}].name`, `schema ${schema.name} is declared twice`, 'distinct names')
+    names.add(schema.name)
+    return schema
+  })
+}
+
+function schemasSetting(key: string): z.ZodType<EventSchemaDeclaration[]> {
+  return z.unknown().transform((value, context): EventSchemaDeclaration[] => {
+    let parsed = value
+    if (typeof value === 'string') {
+      try {
+        parsed = JSON.parse(value)
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: `not JSON: ${(error as Error).message}` })
+        return z.NEVER
+      }
+    }
+    try {
+      return validateSchemas(parsed, key)
+    } catch (error) {
+      if (!(error instanceof SchemaDeclarationError)) throw error
+      context.addIssue({ code: 'custom', message: `${error.message}; allowed: ${error.allowed}` })
+      return z.NEVER
+    }
+  }) as unknown as z.ZodType<EventSchemaDeclaration[]>
+}
+
+export const schemaSettings = {
+  schemas: setting({
+    description:
+      'event schemas of your own streams (config file: a list of {name, topic, entityKey, eventTime, label, id, fields, features}; see Your own events)',
+    schema: schemasSetting('schemas'),
+    allowed:
+      'a JSON list of event schemas, e.g. [{"name": "logins", "topic": "logins", "entityKey": "user", "fields": [{"name": "user", "type": "string"}, {"name": "latency", "type": "number"}], "features": [{"name": "latency_z", "type": "robust_zscore", "field": "latency"}]}]',
+    default: [] as EventSchemaDeclaration[],
+    // A list belongs in the config file (or LOOKOUT_SCHEMAS as JSON), not in a flag.
+    commands: [],
+  }),
+} as const
