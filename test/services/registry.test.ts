@@ -51,7 +51,7 @@ function usageNaming(names: string, given = 'nosuch'): (error: unknown) => boole
 }
 
 test('the pipeline services are listed once, in start order, each with its own port setting', () => {
-  assert.deepEqual(serviceNames, ['enrich', 'score', 'alert', 'drift', 'train', 'console'])
+  assert.deepEqual(serviceNames, ['enrich', 'score', 'alert', 'drift', 'train', 'aggregate', 'console'])
   assert.equal(new Set(serviceDefinitions.map((service) => service.name)).size, serviceDefinitions.length)
   for (const service of serviceDefinitions) {
     assert.ok(Object.hasOwn(settings, `${service.section}.port`), `${service.name}: no ${service.section}.port setting`)
@@ -61,17 +61,23 @@ test('the pipeline services are listed once, in start order, each with its own p
 })
 
 test('an unknown service name is a usage error naming the services there are', async () => {
-  assert.throws(() => serviceDefinition('nosuch'), usageNaming('enrich, score, alert, drift, train, console'))
+  assert.throws(
+    () => serviceDefinition('nosuch'),
+    usageNaming('enrich, score, alert, drift, train, aggregate, console'),
+  )
   assert.throws(
     () => serviceDefinition('nosuch', testServices),
-    usageNaming('enrich, score, alert, drift, train, console, count'),
+    usageNaming('enrich, score, alert, drift, train, aggregate, console, count'),
   )
   await assert.rejects(
     startService('nosuch', testConfig(), unreachable()),
-    usageNaming('enrich, score, alert, drift, train, console'),
+    usageNaming('enrich, score, alert, drift, train, aggregate, console'),
   )
   // a service of another list is not a pipeline service
-  assert.throws(() => serviceDefinition(countService.name), usageNaming('enrich, score, alert, drift, train, console', 'count'))
+  assert.throws(
+    () => serviceDefinition(countService.name),
+    usageNaming('enrich, score, alert, drift, train, aggregate, console', 'count'),
+  )
 })
 
 test('a service without runtimes is served on /health and /metrics; its own health answers 503 with the reason', async () => {
