@@ -1,6 +1,8 @@
 import type { LookoutEvent } from '../core/events.ts'
 import { type FeatureKind, featureKinds } from '../core/features/index.ts'
 import { decodeEvent, enrich, entityKeyOf } from '../core/pipeline/events.ts'
+import { type CompiledSchema, type DeclaredEvent, registerSchemas } from '../core/schemas/index.ts'
+import { connectAdmin, ensureTopics } from '../kafka/admin.ts'
 import type { OutputRecord, Processor } from '../kafka/processor.ts'
 import { topicName } from '../kafka/topics.ts'
 import type { ServiceDefinition } from './service.ts'
@@ -56,12 +58,78 @@ export function enrichProcessor(topicPrefix: string): Processor<LookoutEvent> {
   }
 }
 
+/**
+ * enrich for an event schema declared in the config file: records of its own topic → the same
+ * enriched-features topic, with the entity's state in the processor's own changelogged store
+ * (`lookout-enrich-<schema>`). A record that does not match the schema is a dead letter whose
+ * reason names the field; a schema without an event-time field takes the record's timestamp.
+ */
+export function schemaEnrichProcessor(topicPrefix: string, schema: CompiledSchema): Processor<DeclaredEvent> {
+  const output = topicName(topicPrefix, 'enrichedFeatures')
+  const recordTime = schema.declaration.eventTime === undefined
+  return {
+    name: `enrich-${schema.name}`,
+    decode(value) {
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(value.toString())
+      } catch (error) {
+        throw new Error(`not JSON: ${(error as Error).message}`)
+      }
+      checkMagnitudes(parsed, '')
+      // with the record's timestamp as event time, it is set in process (decode does not see it)
+      return schema.decode(parsed, 0)
+    },
+    process(records, { store }) {
+      const outputs: OutputRecord[] = new Array(records.length)
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i]!
+        const event = recordTime ? { ...record.value, time: record.timestamp } : record.value
+        const entity = schema.entityKey(event)
+        const { enriched, nextState } = enrich(event as unknown as LookoutEvent, store.get(entity))
+        const bad = enriched.features.findIndex((feature) => !Number.isFinite(feature))
+        if (bad >= 0)
+          throw new Error(
+            `feature ${schema.featureNames[bad]} of ${enriched.id} is ${enriched.features[bad]}, not a finite number`,
+          )
+        store.put(entity, nextState)
+        outputs[i] = { topic: output, key: entity, value: JSON.stringify(enriched) }
+      }
+      return outputs
+    },
+  }
+}
+
 export const enrichService: ServiceDefinition = {
   name: 'enrich',
-  description: 'raw events → per-entity features (raw-transactions → enriched-features)',
+  description:
+    'raw events → per-entity features (raw-transactions, and the topic of each declared event schema → enriched-features)',
   section: 'enrich',
   async start(context) {
     const prefix = context.kafka.topicPrefix
-    return { runtimes: context.processorRuntimes('rawTransactions', () => enrichProcessor(prefix)) }
+    const runtimes = context.processorRuntimes('rawTransactions', () => enrichProcessor(prefix))
+    const declared = registerSchemas(context.config.schemas).filter((schema) => schema.declaration.topic)
+    if (declared.length > 0) {
+      // a declared topic that does not exist yet is created, so the stream can start before its producer
+      const admin = await connectAdmin(context.kafka)
+      try {
+        await ensureTopics(
+          admin,
+          declared.map((schema) => ({
+            name: schema.declaration.topic!,
+            partitions: context.kafka.partitions,
+            replicationFactor: context.kafka.replicationFactor,
+            compacted: false,
+          })),
+        )
+      } finally {
+        await admin.close()
+      }
+    }
+    for (const schema of declared)
+      runtimes.push(
+        ...context.processorRuntimes({ topic: schema.declaration.topic! }, () => schemaEnrichProcessor(prefix, schema)),
+      )
+    return { runtimes }
   },
 }

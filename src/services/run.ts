@@ -5,6 +5,7 @@ import type { Server } from 'node:http'
 import type { Registry } from 'prom-client'
 import { flagName } from '../config/load.ts'
 import { type Config, type SettingKey, settings } from '../config/settings.ts'
+import { registerSchemas } from '../core/schemas/index.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
 import type { KafkaContext } from '../kafka/context.ts'
 import { ProcessorRuntime } from '../kafka/processor.ts'
@@ -72,6 +73,8 @@ export async function startService(
   const closes: (() => Promise<void>)[] = [() => closeServer(server)]
   const stop = once(() => stopAll(started.runtimes ?? [], closes))
   try {
+    // the event schemas declared in the config file join the kind registry of every service
+    registerSchemas(config.schemas)
     started = await definition.start(serviceContext(config, kafka, registry, closes, options))
     for (const runtime of started.runtimes ?? []) await runtime.start()
   } catch (error) {
@@ -126,7 +129,7 @@ function serviceContext(
         { length: instances },
         (_, i) =>
           new ProcessorRuntime(kafka, processor(i), {
-            inputTopics: [topicName(kafka.topicPrefix, input)],
+            inputTopics: [typeof input === 'string' ? topicName(kafka.topicPrefix, input) : input.topic],
             instanceId: options.instanceIds?.[i] ?? `${process.pid}-${i}`,
             maxBatchRecords: config['processor.maxBatch'],
             maxBatchWaitMs: config['processor.maxWaitMs'],

@@ -25,11 +25,15 @@ export interface ServiceContext {
   /** Processor instances to run in this process (they join one consumer group). */
   readonly instances: number
   /**
-   * One processor runtime per instance, reading the catalogue topic `input`, with the runtime
+   * One processor runtime per instance, reading the catalogue topic `input` (or a topic named
+   * outside the catalogue: a declared event schema's), with the runtime
    * settings (`processor.*`), the service's registry and instance ids. The runner starts them
    * after `start` returns and stops them first on the way out.
    */
-  processorRuntimes<T>(input: TopicKey, processor: (instance: number) => Processor<T>): ProcessorRuntime<unknown>[]
+  processorRuntimes<T>(
+    input: TopicKey | { readonly topic: string },
+    processor: (instance: number) => Processor<T>,
+  ): ProcessorRuntime<unknown>[]
   /**
    * Registers how to close something `start` opened (a consumer, a registry reader, a sink
    * dispatcher). Closes run in reverse order after the runtimes stopped, both when the service
