@@ -11,6 +11,7 @@ import {
   ProduceAcks,
   Producer,
 } from '@platformatic/kafka'
+import { dropAbortedRecords } from '../../src/kafka/read-committed.ts'
 
 type Raw = Message<Buffer, Buffer, Buffer, Buffer>
 
@@ -28,15 +29,17 @@ export interface ReadRecord {
  * offset of each partition at the time of the call), in offset order per partition.
  */
 export async function readToEnd(brokers: readonly string[], topic: string, timeoutMs = 300_000): Promise<ReadRecord[]> {
-  const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
-    clientId: 'lookout-faults-reader',
-    groupId: `lookout-faults-reader-${randomUUID().slice(0, 8)}`,
-    bootstrapBrokers: [...brokers],
-    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-    autocommit: false,
-    maxWaitTime: 100,
-    maxBytes: 32 * 1024 * 1024,
-  })
+  const consumer = dropAbortedRecords(
+    new Consumer<Buffer, Buffer, Buffer, Buffer>({
+      clientId: 'lookout-faults-reader',
+      groupId: `lookout-faults-reader-${randomUUID().slice(0, 8)}`,
+      bootstrapBrokers: [...brokers],
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      autocommit: false,
+      maxWaitTime: 100,
+      maxBytes: 32 * 1024 * 1024,
+    }),
+  )
   const records: ReadRecord[] = []
   try {
     const metadata = await consumer.metadata({ topics: [topic] })
@@ -119,15 +122,17 @@ export class ArrivalMonitor {
   }
 
   async #subscribe(): Promise<void> {
-    const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
-      clientId: 'lookout-faults-monitor',
-      groupId: this.#group,
-      bootstrapBrokers: [...this.#brokers],
-      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-      autocommit: 1_000,
-      maxWaitTime: 50,
-      maxBytes: 32 * 1024 * 1024,
-    })
+    const consumer = dropAbortedRecords(
+      new Consumer<Buffer, Buffer, Buffer, Buffer>({
+        clientId: 'lookout-faults-monitor',
+        groupId: this.#group,
+        bootstrapBrokers: [...this.#brokers],
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        autocommit: 1_000,
+        maxWaitTime: 50,
+        maxBytes: 32 * 1024 * 1024,
+      }),
+    )
     this.#consumer = consumer
     try {
       const stream = await consumer.consume({

@@ -15,6 +15,7 @@ import { describeError } from '../errors.ts'
 import { logger } from '../log.ts'
 import { connectAdmin, ensureTopics } from './admin.ts'
 import type { KafkaContext } from './context.ts'
+import { dropAbortedRecords } from './read-committed.ts'
 import { FailureStreak, isRetryable } from './retry.ts'
 import { StateStore } from './state-store.ts'
 import { changelogTopic, topicName } from './topics.ts'
@@ -424,18 +425,20 @@ export class ProcessorRuntime<T> {
   }
 
   async #subscribe(): Promise<void> {
-    const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
-      clientId: `${this.#context.clientId}-${this.#processor.name}-${this.#options.instanceId}`,
-      groupId: this.#groupId,
-      bootstrapBrokers: [...this.#context.brokers],
-      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-      autocommit: false,
-      sessionTimeout: this.#options.sessionTimeoutMs,
-      heartbeatInterval: 1_000,
-      rebalanceTimeout: this.#options.sessionTimeoutMs,
-      maxWaitTime: 20,
-      maxBytes: 16 * 1024 * 1024,
-    })
+    const consumer = dropAbortedRecords(
+      new Consumer<Buffer, Buffer, Buffer, Buffer>({
+        clientId: `${this.#context.clientId}-${this.#processor.name}-${this.#options.instanceId}`,
+        groupId: this.#groupId,
+        bootstrapBrokers: [...this.#context.brokers],
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        autocommit: false,
+        sessionTimeout: this.#options.sessionTimeoutMs,
+        heartbeatInterval: 1_000,
+        rebalanceTimeout: this.#options.sessionTimeoutMs,
+        maxWaitTime: 20,
+        maxBytes: 16 * 1024 * 1024,
+      }),
+    )
     this.#consumer = consumer
     let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>
     try {
@@ -679,23 +682,25 @@ export class ProcessorRuntime<T> {
     const started = Date.now()
     const stores = new Map(partitions.map((p) => [p, new StateStore()]))
     const wanted = new Set(partitions)
-    const restorer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
-      clientId: `${this.#context.clientId}-${this.#processor.name}-restore`,
-      groupId: `${this.#groupId}-restore-${randomUUID().slice(0, 8)}`,
-      bootstrapBrokers: [...this.#context.brokers],
-      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-      autocommit: false,
-      maxWaitTime: 50,
-      maxBytes: 32 * 1024 * 1024,
-      // assign exactly the partitions being restored to this single-member group
-      partitionAssigner: (_current, members, topics): GroupPartitionsAssignments[] =>
-        [...members.keys()].map((memberId, index) => ({
-          memberId,
-          assignments: new Map(
-            index === 0 ? [...topics].map((topic) => [topic, { topic, partitions: [...partitions] }]) : [],
-          ),
-        })),
-    })
+    const restorer = dropAbortedRecords(
+      new Consumer<Buffer, Buffer, Buffer, Buffer>({
+        clientId: `${this.#context.clientId}-${this.#processor.name}-restore`,
+        groupId: `${this.#groupId}-restore-${randomUUID().slice(0, 8)}`,
+        bootstrapBrokers: [...this.#context.brokers],
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        autocommit: false,
+        maxWaitTime: 50,
+        maxBytes: 32 * 1024 * 1024,
+        // assign exactly the partitions being restored to this single-member group
+        partitionAssigner: (_current, members, topics): GroupPartitionsAssignments[] =>
+          [...members.keys()].map((memberId, index) => ({
+            memberId,
+            assignments: new Map(
+              index === 0 ? [...topics].map((topic) => [topic, { topic, partitions: [...partitions] }]) : [],
+            ),
+          })),
+      }),
+    )
     let records = 0
     try {
       const ends = await restorer.listOffsets({

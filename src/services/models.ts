@@ -11,6 +11,7 @@ import type { LoadedModel } from '../core/pipeline/scorer.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
 import type { KafkaContext } from '../kafka/context.ts'
 import { createProducer } from '../kafka/producer.ts'
+import { dropAbortedRecords } from '../kafka/read-committed.ts'
 import { topicName } from '../kafka/topics.ts'
 import { logger } from '../log.ts'
 
@@ -119,19 +120,21 @@ export class ModelRegistry {
   /** Starts following; resolves once every record present at start has been read. */
   async start(): Promise<void> {
     const topic = topicName(this.#context.topicPrefix, 'modelVersions')
-    this.#consumer = new Consumer({
-      clientId: `${this.#context.clientId}-models`,
-      groupId: `${this.#context.topicPrefix}lookout-models-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-      bootstrapBrokers: [...this.#context.brokers],
-      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-      maxWaitTime: 100,
-      deserializers: {
-        key: (b?: Buffer) => b?.toString() ?? '',
-        value: (b?: Buffer) => b?.toString() ?? '',
-        headerKey: (b?: Buffer) => b?.toString() ?? '',
-        headerValue: (b?: Buffer) => b?.toString() ?? '',
-      },
-    })
+    this.#consumer = dropAbortedRecords(
+      new Consumer({
+        clientId: `${this.#context.clientId}-models`,
+        groupId: `${this.#context.topicPrefix}lookout-models-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+        bootstrapBrokers: [...this.#context.brokers],
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        maxWaitTime: 100,
+        deserializers: {
+          key: (b?: Buffer) => b?.toString() ?? '',
+          value: (b?: Buffer) => b?.toString() ?? '',
+          headerKey: (b?: Buffer) => b?.toString() ?? '',
+          headerValue: (b?: Buffer) => b?.toString() ?? '',
+        },
+      }),
+    )
     const ends = await this.#consumer.listOffsets({ topics: [topic] })
     const endOffsets = ends.get(topic) ?? []
     const seen = new Map<number, bigint>()
@@ -168,19 +171,21 @@ export class ModelRegistry {
     setTimeout(() => {
       if (this.#stopped) return
       const topic = topicName(this.#context.topicPrefix, 'modelVersions')
-      this.#consumer = new Consumer({
-        clientId: `${this.#context.clientId}-models`,
-        groupId: `${this.#context.topicPrefix}lookout-models-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-        bootstrapBrokers: [...this.#context.brokers],
-        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-        maxWaitTime: 100,
-        deserializers: {
-          key: (b?: Buffer) => b?.toString() ?? '',
-          value: (b?: Buffer) => b?.toString() ?? '',
-          headerKey: (b?: Buffer) => b?.toString() ?? '',
-          headerValue: (b?: Buffer) => b?.toString() ?? '',
-        },
-      })
+      this.#consumer = dropAbortedRecords(
+        new Consumer({
+          clientId: `${this.#context.clientId}-models`,
+          groupId: `${this.#context.topicPrefix}lookout-models-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+          bootstrapBrokers: [...this.#context.brokers],
+          isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+          maxWaitTime: 100,
+          deserializers: {
+            key: (b?: Buffer) => b?.toString() ?? '',
+            value: (b?: Buffer) => b?.toString() ?? '',
+            headerKey: (b?: Buffer) => b?.toString() ?? '',
+            headerValue: (b?: Buffer) => b?.toString() ?? '',
+          },
+        }),
+      )
       this.#consumer
         .consume({ topics: [topic], mode: 'earliest', autocommit: false })
         .then((stream) => {

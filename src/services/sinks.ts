@@ -6,6 +6,7 @@ import { Consumer, FetchIsolationLevels, type Message, type MessagesStream } fro
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Alert } from '../core/alerts.ts'
 import type { KafkaContext } from '../kafka/context.ts'
+import { dropAbortedRecords } from '../kafka/read-committed.ts'
 import { topicName } from '../kafka/topics.ts'
 import { logger } from '../log.ts'
 
@@ -226,15 +227,17 @@ export class SinkDispatcher {
   }
 
   async #subscribe(): Promise<MessagesStream<Buffer, Buffer, Buffer, Buffer>> {
-    const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
-      clientId: `${this.#context.clientId}-sink-${this.sink.name}`,
-      groupId: `${this.#context.topicPrefix}lookout-sink-${this.sink.name}`,
-      bootstrapBrokers: [...this.#context.brokers],
-      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-      autocommit: false,
-      maxWaitTime: 100,
-      highWaterMark: 64,
-    })
+    const consumer = dropAbortedRecords(
+      new Consumer<Buffer, Buffer, Buffer, Buffer>({
+        clientId: `${this.#context.clientId}-sink-${this.sink.name}`,
+        groupId: `${this.#context.topicPrefix}lookout-sink-${this.sink.name}`,
+        bootstrapBrokers: [...this.#context.brokers],
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        autocommit: false,
+        maxWaitTime: 100,
+        highWaterMark: 64,
+      }),
+    )
     this.#consumer = consumer
     try {
       this.#stream = await consumer.consume({

@@ -12,6 +12,7 @@ import type { TrainOptions } from '../core/training.ts'
 import { connectAdmin } from '../kafka/admin.ts'
 import type { KafkaContext } from '../kafka/context.ts'
 import { type PartitionRange, readRanges, tailRanges } from '../kafka/range.ts'
+import { dropAbortedRecords } from '../kafka/read-committed.ts'
 import { topicName } from '../kafka/topics.ts'
 import { logger } from '../log.ts'
 import type { RetrainingTrigger } from './drift.ts'
@@ -149,20 +150,22 @@ export class TrainService {
 
   async start(): Promise<void> {
     const stringDeserializer = (b?: Buffer) => b?.toString() ?? ''
-    this.#consumer = new Consumer({
-      clientId: `${this.#context.clientId}-train`,
-      groupId: `${this.#context.topicPrefix}lookout-train`,
-      bootstrapBrokers: [...this.#context.brokers],
-      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-      autocommit: false,
-      maxWaitTime: 200,
-      deserializers: {
-        key: stringDeserializer,
-        value: stringDeserializer,
-        headerKey: stringDeserializer,
-        headerValue: stringDeserializer,
-      },
-    })
+    this.#consumer = dropAbortedRecords(
+      new Consumer({
+        clientId: `${this.#context.clientId}-train`,
+        groupId: `${this.#context.topicPrefix}lookout-train`,
+        bootstrapBrokers: [...this.#context.brokers],
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        autocommit: false,
+        maxWaitTime: 200,
+        deserializers: {
+          key: stringDeserializer,
+          value: stringDeserializer,
+          headerKey: stringDeserializer,
+          headerValue: stringDeserializer,
+        },
+      }),
+    )
     this.#stream = await this.#consumer.consume({
       topics: [topicName(this.#context.topicPrefix, 'retrainingTriggers')],
       mode: 'committed',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Admin } from '@platformatic/kafka'
 import type { KafkaContext } from '../../src/kafka/context.ts'
+import { dropAbortedRecords } from '../../src/kafka/read-committed.ts'
 
 /** The broker started by scripts/test.ts. */
 export function testBrokers(): string[] {
@@ -72,15 +73,17 @@ export async function readTopic(
   options: { count?: number; timeoutMs?: number; readCommitted?: boolean } = {},
 ): Promise<ReadRecord[]> {
   const { Consumer, FetchIsolationLevels, stringDeserializers } = await import('@platformatic/kafka')
-  const consumer = new Consumer({
-    clientId: 'lookout-test-reader',
-    groupId: uniqueName('reader'),
-    bootstrapBrokers: testBrokers(),
-    deserializers: stringDeserializers,
-    isolationLevel:
-      options.readCommitted === false ? FetchIsolationLevels.READ_UNCOMMITTED : FetchIsolationLevels.READ_COMMITTED,
-    maxWaitTime: 200,
-  })
+  const consumer = dropAbortedRecords(
+    new Consumer({
+      clientId: 'lookout-test-reader',
+      groupId: uniqueName('reader'),
+      bootstrapBrokers: testBrokers(),
+      deserializers: stringDeserializers,
+      isolationLevel:
+        options.readCommitted === false ? FetchIsolationLevels.READ_UNCOMMITTED : FetchIsolationLevels.READ_COMMITTED,
+      maxWaitTime: 200,
+    }),
+  )
   const records: ReadRecord[] = []
   const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false })
   const timeout = setTimeout(() => void stream.close(), options.timeoutMs ?? 10_000)
