@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { extname, join, resolve } from 'node:path'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { decodeScored } from '../core/pipeline/events.ts'
 import { logger } from '../log.ts'
 import { FilterError, type FilterNode, parseFilter } from './filter.ts'
 import { BadRequest, type ConsoleKafka, NotFound, partitionForKey } from './kafka.ts'
@@ -345,6 +346,13 @@ export async function consoleApp(options: ConsoleServerOptions): Promise<{
       const record = await kafka.record(topic, partition, BigInt(offset))
       if (!record || record.value === null)
         throw new NotFound(`no anomaly at ${topic} partition ${partition} offset ${offset}`)
+      try {
+        decodeScored(record.value)
+      } catch (error) {
+        throw new BadRequest(
+          `the record at ${topic} partition ${partition} offset ${offset} is not a scored event: ${(error as Error).message}`,
+        )
+      }
       const [source, features] = await Promise.all([live.sourceOf(record.value), live.featuresOf(record.value)])
       return { anomaly: record, ...source, features }
     },

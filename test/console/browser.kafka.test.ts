@@ -2,10 +2,11 @@
 // phased source through enrich → score → alert on the real broker; the overview shows
 // throughput, anomalies arrive live, one opened leads to its source message, a topic is browsed
 // and a message found by key, a hostile message renders as inert text, re-produce needs the
-// token. Screenshots of each page go to docs/console/.
+// token. It takes a screenshot of each page (docs/console/ with LOOKOUT_UPDATE_SCREENSHOTS=1).
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type Browser, chromium, type Page } from 'playwright-core'
@@ -26,7 +27,11 @@ declare const window: { __pwned?: number }
 
 const root = resolve(import.meta.dirname, '../..')
 const chromiumPath = process.env.LOOKOUT_CHROMIUM ?? '/usr/bin/chromium'
-const shots = resolve(root, 'docs/console')
+// the README's screenshots are refreshed with LOOKOUT_UPDATE_SCREENSHOTS=1; other runs keep theirs in a temporary directory
+const shots =
+  process.env.LOOKOUT_UPDATE_SCREENSHOTS === '1'
+    ? resolve(root, 'docs/console')
+    : resolve(tmpdir(), `lookout-console-shots-${process.pid}`)
 const context = testContext()
 const token = 'browser-test-token-0123456789'
 const raw = topicName(context.topicPrefix, 'rawTransactions')
@@ -107,6 +112,7 @@ after(async () => {
   await consoleService?.stop()
   for (const service of services.reverse()) await service.stop()
   await deleteTopicsWithPrefix(context.topicPrefix)
+  if (process.env.LOOKOUT_UPDATE_SCREENSHOTS !== '1') rmSync(shots, { recursive: true, force: true })
 })
 
 const number = (text: string | null) => Number((text ?? '').replace(/[^0-9.]/g, '') || 'NaN')
