@@ -14,6 +14,8 @@ interface GroupLag {
 
 export interface Overview {
   time: number
+  /** The pipeline's topic prefix: the charts show its topics and groups. */
+  prefix: string
   topics: { name: string; eventsPerSecond: number }[]
   input: number
   scored: number
@@ -70,13 +72,16 @@ export function OverviewPage() {
   if (error) return <p class="error">{error}</p>
   if (!data) return <p>Loading…</p>
   const main = ['raw-transactions', 'enriched-features', 'anomaly-scores', 'anomalies', 'alerts']
+  const ours = (name: string) => name.startsWith(data.prefix) && main.includes(name.slice(data.prefix.length))
   const throughputSeries = Object.entries(data.history?.throughput.series ?? {})
-    .filter(([name]) => main.includes(shortName(name)))
+    .filter(([name]) => ours(name))
     .map(([name, values]) => ({ label: shortName(name), values: padLeft(values, data.history!.throughput.t.length) }))
-  const lagSeries = Object.entries(data.history?.lag.records ?? {}).map(([id, values]) => ({
-    label: id,
-    values: padLeft(values, data.history!.lag.t.length),
-  }))
+  const lagSeries = Object.entries(data.history?.lag.records ?? {})
+    .filter(([id]) => id.startsWith(data.prefix))
+    .map(([id, values]) => ({
+      label: id.slice(data.prefix.length),
+      values: padLeft(values, data.history!.lag.t.length),
+    }))
   const ms = (value: number | null) => (value === null ? '–' : `${formatNumber(value)} ms`)
   return (
     <section>

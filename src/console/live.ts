@@ -358,6 +358,7 @@ export class Live {
     })
     return {
       time: Date.now(),
+      prefix,
       topics: [...this.#rates].map(([name, rate]) => ({ name, eventsPerSecond: Math.round(rate * 10) / 10 })),
       input: this.#rates.get(topicName(prefix, 'rawTransactions')) ?? 0,
       scored: this.#rates.get(topicName(prefix, 'anomalyScores')) ?? 0,

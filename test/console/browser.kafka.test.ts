@@ -49,6 +49,7 @@ let base = ''
 const source = new AbortController()
 let sourceRun: Promise<unknown> | undefined
 const dialogs: string[] = []
+const violations: string[] = []
 
 before(async () => {
   if (!existsSync(chromiumPath))
@@ -98,6 +99,9 @@ before(async () => {
   page = await browserContext.newPage()
   // the machine may be busy with other suites: waits are generous, the run is still ~30 s when it is not
   page.setDefaultTimeout(60_000)
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text())
+  })
   page.on('dialog', (dialog) => {
     dialogs.push(dialog.message())
     void dialog.dismiss()
@@ -128,6 +132,13 @@ test('the overview shows throughput, latency, the phase and every service up', a
     timeout: 60_000,
   })
   await page.waitForSelector('[data-testid="throughput-chart"] canvas')
+  // for the screenshot: scores flowing and a few throughput samples
+  await page.waitForFunction(
+    () => Number(document.querySelector('[data-testid="scored-rate"]')?.textContent?.replace(/[^0-9.]/g, '')) > 0,
+    undefined,
+    { timeout: 60_000 },
+  )
+  await new Promise((done) => setTimeout(done, 6_000))
   assert.equal(await page.textContent('[data-testid="phase"]'), 'normal')
   await page.screenshot({ path: resolve(shots, 'overview.png'), fullPage: true })
 })
@@ -191,6 +202,7 @@ test('topics are listed; a topic is browsed, filtered and searched by key; a hos
   assert.equal(await page.evaluate(() => window.__pwned), undefined)
   assert.match((await page.textContent('.message .headers'))!, /<b>bold<\/b>/)
   assert.deepEqual(dialogs, [])
+  assert.deepEqual(violations, [], 'the page itself needs nothing the Content-Security-Policy refuses')
   await page.screenshot({ path: resolve(shots, 'messages.png'), fullPage: false })
 
   // re-produce: refused without the token, done with it
