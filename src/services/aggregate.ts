@@ -11,6 +11,7 @@
 //    store. A ticker writes the wall-clock ticks that drive the idle timeout into the same
 //    topic, so they too are inputs processed exactly once.
 
+import type { Admin } from '@platformatic/kafka'
 import { Counter, Gauge } from 'prom-client'
 import type { Config } from '../config/settings.ts'
 import { paymentRuleDefaults } from '../core/anomaly/rules.ts'
@@ -35,6 +36,7 @@ import { connectAdmin } from '../kafka/admin.ts'
 import type { KafkaContext } from '../kafka/context.ts'
 import type { OutputRecord, Processor } from '../kafka/processor.ts'
 import { createProducer } from '../kafka/producer.ts'
+import { partitionOffsets } from '../kafka/tail.ts'
 import { topicName } from '../kafka/topics.ts'
 import { logger } from '../log.ts'
 import type { ServiceDefinition } from './service.ts'
@@ -75,7 +77,7 @@ interface RoutedEvent {
   id: string
 }
 
-type Routed = RoutedEvent | { mark: number; t: number } | { tick: true }
+type Routed = RoutedEvent | { mark: number; t: number } | { tick: true; busy?: number[] }
 
 /** What aggregate-route reads: a payment with its event time, or nothing (another kind, or invalid: enrich dead-letters those). */
 type RouteInput = { payment: Payment; timeMs: number } | null
@@ -141,7 +143,10 @@ export function routeProcessor(
 export function decodeRouted(text: string): Routed {
   const value = JSON.parse(text) as Record<string, unknown>
   if (value === null || typeof value !== 'object') throw new Error('not a JSON object')
-  if (value.tick === true) return { tick: true }
+  if (value.tick === true)
+    return Array.isArray(value.busy)
+      ? { tick: true, busy: value.busy.filter((p) => typeof p === 'number') }
+      : { tick: true }
   if (typeof value.mark === 'number' && typeof value.t === 'number') return { mark: value.mark, t: value.t }
   if (
     typeof value.a !== 'string' ||
@@ -199,6 +204,18 @@ export function aggregateMetrics(registry?: import('prom-client').Registry): Agg
   }
 }
 
+/** ISO-8601 text of recent window bounds: many results share them. */
+const isoCache = new Map<number, string>()
+function iso(ms: number): string {
+  let text = isoCache.get(ms)
+  if (text === undefined) {
+    if (isoCache.size >= 10_000) isoCache.clear()
+    text = new Date(ms).toISOString()
+    isoCache.set(ms, text)
+  }
+  return text
+}
+
 /** The record an aggregator output becomes. */
 export function outputRecord(topicPrefix: string, output: AggregatorOutput): OutputRecord {
   const key = `${output.aggregation}|${output.key}`
@@ -209,8 +226,8 @@ export function outputRecord(topicPrefix: string, output: AggregatorOutput): Out
       value: JSON.stringify({
         aggregation: output.aggregation,
         key: output.key,
-        windowStart: new Date(output.windowStart).toISOString(),
-        windowEnd: new Date(output.windowEnd).toISOString(),
+        windowStart: iso(output.windowStart),
+        windowEnd: iso(output.windowEnd),
         values: output.values,
         final: output.final,
       }),
@@ -222,8 +239,8 @@ export function outputRecord(topicPrefix: string, output: AggregatorOutput): Out
     value: JSON.stringify({
       aggregation: output.aggregation,
       key: output.key,
-      windowStart: new Date(output.windowStart).toISOString(),
-      windowEnd: new Date(output.windowEnd).toISOString(),
+      windowStart: iso(output.windowStart),
+      windowEnd: iso(output.windowEnd),
       eventTime: new Date(output.eventTime).toISOString(),
       watermark: new Date(output.watermark).toISOString(),
       lateCount: output.lateCount,
@@ -250,7 +267,7 @@ export function aggregateProcessor(
         const { value, timestamp } = records[i]!
         inputs[i] =
           'tick' in value
-            ? { type: 'tick', wallMs: timestamp }
+            ? { type: 'tick', wallMs: timestamp, ...(value.busy ? { busy: value.busy } : {}) }
             : 'mark' in value
               ? { type: 'mark', source: value.mark, maxTimeMs: value.t, wallMs: timestamp }
               : {
@@ -289,17 +306,48 @@ export function aggregateProcessor(
   }
 }
 
-/** Writes a tick to every partition of aggregate-repartition every `intervalMs`, from `delayMs` on. */
+/**
+ * The partitions of the route's input (raw-transactions) that still have records to read: the
+ * route group's committed offset is below the end. Those are never idle, whatever the clock says.
+ */
+export async function busyInputPartitions(admin: Admin, input: string, routeGroup: string): Promise<number[]> {
+  const ends = await partitionOffsets(admin, input)
+  const committed = new Map<number, bigint>()
+  const groups = await admin.listConsumerGroupOffsets({
+    groups: [{ groupId: routeGroup, topics: [{ name: input, partitionIndexes: ends.map((p) => p.partition) }] }],
+  })
+  for (const group of groups)
+    for (const topic of group.topics)
+      for (const partition of topic.partitions)
+        if (partition.committedOffset >= 0n) committed.set(partition.partitionIndex, partition.committedOffset)
+  return ends
+    .filter(({ partition, earliest, end }) => {
+      const at = committed.get(partition) ?? earliest
+      return (at > earliest ? at : earliest) < end
+    })
+    .map(({ partition }) => partition)
+}
+
+/**
+ * Writes a tick to every partition of aggregate-repartition every `intervalMs`, from `delayMs`
+ * on, naming the input partitions the route has not read to the end.
+ */
 function startTicker(kafka: KafkaContext, partitions: number, intervalMs: number, delayMs: number) {
   const producer = createProducer(kafka, { name: 'aggregate-ticker' })
   const topic = topicName(kafka.topicPrefix, 'aggregateRepartition')
-  const value = Buffer.from(JSON.stringify({ tick: true }))
+  const input = topicName(kafka.topicPrefix, 'rawTransactions')
+  const routeGroup = `${kafka.topicPrefix}lookout-aggregate-route`
   const key = Buffer.from('~tick')
+  let admin: Admin | undefined
   let sending = false
+  let stopped = false
   const tick = async () => {
-    if (sending) return
+    if (sending || stopped) return
     sending = true
     try {
+      admin ??= await connectAdmin(kafka)
+      const busy = await busyInputPartitions(admin, input, routeGroup)
+      const value = Buffer.from(JSON.stringify({ tick: true, busy }))
       await producer.send({
         messages: Array.from({ length: partitions }, (_, partition) => ({ topic, key, value, partition })),
       })
@@ -310,14 +358,15 @@ function startTicker(kafka: KafkaContext, partitions: number, intervalMs: number
     }
   }
   let interval: NodeJS.Timeout | undefined
-  // after a (re)start the route processor gets a head start, so its input partitions are not idle at once
   const delay = setTimeout(() => {
     interval = setInterval(() => void tick(), intervalMs)
   }, delayMs)
   return async () => {
+    stopped = true
     clearTimeout(delay)
     clearInterval(interval)
     await producer.close().catch(() => {})
+    await admin?.close().catch(() => {})
   }
 }
 

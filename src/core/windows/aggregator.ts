@@ -19,7 +19,15 @@ import {
   emptyAccumulator,
 } from './accumulator.ts'
 import type { AggregationDefinition } from './aggregation.ts'
-import { advance, type ClockOptions, type ClockState, copyClock, emptyClock, observe } from './watermark.ts'
+import {
+  advance,
+  type ClockOptions,
+  type ClockState,
+  copyClock,
+  emptyClock,
+  observe,
+  observeTick,
+} from './watermark.ts'
 import { windowStarts } from './window.ts'
 
 /** The store the aggregator keeps its state in (the runtime's StateStore has this shape). */
@@ -56,6 +64,8 @@ export interface WatermarkMark {
 export interface ClockTick {
   readonly type: 'tick'
   readonly wallMs: number
+  /** Input partitions that still have records to read (never idle); none when absent. */
+  readonly busy?: readonly number[]
 }
 
 export type AggregatorInput = WindowEvent | WatermarkMark | ClockTick
@@ -232,7 +242,7 @@ export class WindowAggregator {
     let forcing = false
 
     for (const input of inputs) {
-      if (input.type === 'tick') observe(clock, input.wallMs)
+      if (input.type === 'tick') observeTick(clock, input.wallMs, input.busy ?? [])
       else if (input.type === 'mark') observe(clock, input.wallMs, input.source, input.maxTimeMs)
       else observe(clock, input.wallMs, input.source, input.timeMs)
       let watermark = advance(clock, options)

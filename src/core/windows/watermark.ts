@@ -4,8 +4,10 @@
 // smallest of them: no input partition is left behind. Wall-clock time (the records' broker
 // timestamps, and ticks) only serves the idle timeout: an input partition not heard from for
 // `idleTimeoutMs` stops holding the watermark back, and when every input partition is idle the
-// watermark follows the wall clock, so that the last windows close when a stream stops. The
-// watermark never goes back.
+// watermark follows the wall clock, so that the last windows close when a stream stops. Only an
+// input partition that has nothing left to read is idle: ticks say which ones are still being
+// read (`busy`), so a backlog (after a restart, behind an open transaction) is never taken for
+// silence. The watermark never goes back.
 
 export interface ClockOptions {
   /** Partitions of the input topic. */
@@ -25,6 +27,8 @@ export interface ClockState {
   /** Latest wall-clock time seen. */
   now: number | null
   watermark: number | null
+  /** Input partitions that still had records to read at the latest tick. */
+  busy?: number[]
 }
 
 export function emptyClock(sources: number): ClockState {
@@ -46,18 +50,30 @@ export function copyClock(clock: ClockState, sources: number): ClockState {
   copy.since = clock.since
   copy.now = clock.now
   copy.watermark = clock.watermark
+  if (clock.busy) copy.busy = [...clock.busy]
   return copy
 }
 
 /** Records wall-clock time `wallMs` and, when `source` is given, that it was heard from with events up to `eventTimeMs`. */
 export function observe(clock: ClockState, wallMs: number, source?: number, eventTimeMs?: number): void {
-  if (clock.since === null) clock.since = wallMs
-  if (clock.now === null || wallMs > clock.now) clock.now = wallMs
+  observeAt(clock, wallMs)
   if (source === undefined || eventTimeMs === undefined || source < 0 || source >= clock.max.length) return
   const max = clock.max[source]
   if (max === null || max === undefined || eventTimeMs > max) clock.max[source] = eventTimeMs
   const heard = clock.heard[source]
   if (heard === null || heard === undefined || wallMs > heard) clock.heard[source] = wallMs
+}
+
+/** A tick: wall-clock time `wallMs`, and the input partitions that still have records to read. */
+export function observeTick(clock: ClockState, wallMs: number, busy: readonly number[]): void {
+  observeAt(clock, wallMs)
+  if (busy.length > 0) clock.busy = [...busy]
+  else delete clock.busy
+}
+
+function observeAt(clock: ClockState, wallMs: number): void {
+  if (clock.since === null) clock.since = wallMs
+  if (clock.now === null || wallMs > clock.now) clock.now = wallMs
 }
 
 /** The watermark the clock's observations allow; −Infinity while there is none. */
@@ -72,14 +88,15 @@ export function candidateWatermark(clock: ClockState, options: ClockOptions): nu
   for (let source = 0; source < options.sources; source++) {
     const heard = clock.heard[source] ?? null
     const max = clock.max[source] ?? null
+    const busy = clock.busy?.includes(source) ?? false
     if (heard === null || max === null) {
-      // never heard from: waited for until the idle timeout has passed since the clock started
-      if (clock.since === null || now - clock.since < options.idleTimeoutMs) waiting = true
+      // never heard from: waited for while it has records to read, or the idle timeout has not passed since the clock started
+      if (busy || clock.since === null || now - clock.since < options.idleTimeoutMs) waiting = true
       continue
     }
     if (max > maxAll) maxAll = max
     if (heard > lastHeard) lastHeard = heard
-    if (now - heard < options.idleTimeoutMs) {
+    if (busy || now - heard < options.idleTimeoutMs) {
       active++
       if (max - options.latenessMs < activeMin) activeMin = max - options.latenessMs
     }

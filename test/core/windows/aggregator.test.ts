@@ -245,6 +245,9 @@ test('the idle timeout: a silent input partition stops holding the watermark bac
   // once partition 1 is heard from, the watermark is the smaller of the two
   aggregator.process(store, [event(1, t0 + 10_000, 2_000)])
   assert.equal(aggregator.watermark(store), t0 + 9_000)
+  // silent, but with records still to read (a backlog after a restart): not idle
+  aggregator.process(store, [{ type: 'tick', wallMs: 12_000, busy: [1] }])
+  assert.equal(aggregator.watermark(store), t0 + 9_000)
   // partition 1 silent for the idle timeout (ticks carry the wall clock): partition 0 alone holds the watermark
   const closed = aggregator.process(store, [
     { type: 'tick', wallMs: 11_999 },
