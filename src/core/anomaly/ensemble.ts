@@ -63,7 +63,7 @@ export interface ScoreEnsembleState {
   readonly observed: number
   readonly calibrators: Readonly<Record<string, ScoreCalibratorState>>
   readonly combined: ScoreCalibratorState
-  /** Detectors calibrated by a fixed reference sample (and then the combination is fixed too). */
+  /** Detectors calibrated by a fixed reference sample (`freezeWith`); the combination is then fixed too. */
   readonly frozen?: readonly string[]
 }
 
@@ -143,7 +143,7 @@ export class ScoreEnsemble {
     ensemble.#combined = ScoreCalibrator.fromJSON(state.combined)
     ensemble.#observed = state.observed
     for (const name of state.frozen ?? []) ensemble.#frozen.add(ensemble.detectors.indexOf(name))
-    ensemble.#combinedFrozen = (state.frozen ?? []).length > 0
+    ensemble.#combinedFrozen = ensemble.#frozen.size > 0
     return ensemble
   }
 
@@ -174,23 +174,24 @@ export class ScoreEnsemble {
    * Calibrates one detector by a fixed reference sample of its raw scores (an offline model's
    * scores of its training rows) instead of by recent traffic: its calibrated score becomes
    * the share of the model's training rows it beats, the same map for every event until the
-   * next model, so a burst of anomalies does not teach the calibration that they are usual.
-   * The combined calibration is fixed too, to the evidence of the reference scores with every
-   * other detector at its median (p = 1/2). The ensemble is calibrated from its first event.
+   * next model, so a burst of anomalies does not teach the calibration that they are usual
+   * (drift is the drift detectors' and the retrainer's business: a new model brings a new
+   * reference). The combined calibration is fixed too, to the evidence of the reference
+   * scores with every other detector at its median (p = 1/2). The ensemble is calibrated from
+   * its first event.
    */
   freezeWith(name: string, values: readonly number[]): void {
     const i = this.detectors.indexOf(name)
     if (i < 0) throw new RangeError(`ScoreEnsemble: unknown detector ${name}`)
     if (values.length === 0) throw new RangeError('ScoreEnsemble: a reference sample needs at least one score')
-    const calibrator = this.#calibrators[i]!
-    const horizon = Math.max(values.length, calibrator.capacity)
-    const fixed = new ScoreCalibrator({ capacity: Math.max(2, values.length), horizon, seed: 1 })
+    const size = Math.max(2, values.length)
+    const fixed = new ScoreCalibrator({ capacity: size, horizon: size })
     for (const value of values) fixed.observe(value)
     this.#calibrators[i] = fixed
+    const combined = new ScoreCalibrator({ capacity: size, horizon: size })
     let total = 0
     for (let d = 0; d < this.detectors.length; d++) total += this.#weight[d]!
     const own = this.#weight[i]!
-    const combined = new ScoreCalibrator({ capacity: Math.max(2, values.length), horizon, seed: 1 })
     for (const value of values) {
       const evidence = Math.min(MAX_EVIDENCE, -Math.log(1 - fixed.cdf(value)))
       combined.observe(total > 0 ? (own * evidence + (total - own) * Math.LN2) / total : evidence)
