@@ -31,7 +31,8 @@ export function registerRunCommand(program: Command): void {
       const config = configFrom(command)
       const cluster = await resolveCluster(config, { startLocal: false })
       const context = kafkaContext(config, cluster.brokers)
-      await ensureCatalogue(context)
+      // the console only reads (and re-produces on request): it creates no topics on the cluster it watches
+      if (service !== 'console') await ensureCatalogue(context)
       const running = await startService(service, config, context, { instances })
       if (service === 'console') process.stdout.write(`Console: ${consoleUrl(config['console.host'], running.port)}\n`)
       await untilSignal()
