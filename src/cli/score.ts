@@ -1,6 +1,9 @@
 import { type Command, Option } from 'commander'
-import { ruleOptionsFrom } from '../core/kinds.ts'
+import { registerSchema, ruleOptionsFrom } from '../core/kinds.ts'
+import { compileSchema } from '../core/schemas/compile.ts'
+import { registerSchemas } from '../core/schemas/index.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
+import { resolveSchema } from '../offline/eval-file.ts'
 import { loadModelFile, scoreFile } from '../offline/offline.ts'
 import { configFrom } from './program.ts'
 
@@ -29,6 +32,10 @@ export function registerScoreCommand(program: Command): void {
     .option('--series', 'treat the CSV as one univariate timestamp,value series (default: detected from the header)')
     .option('--partitions <n>', 'partitions of enriched-features to reproduce (default: topics.partitions)')
     .option('--model <file>', 'Isolation Forest artifact to score with, as the live model (default: none)')
+    .option(
+      '--schema <file|name>',
+      'the rows are events of a declared schema (a schema file, or a schema declared in the config)',
+    )
     .option('--details', "add each detector's calibrated score and the rules that fired")
     .option('--skip-invalid', 'write malformed rows to a side file and go on (default: stop at the first one)')
     .addOption(new Option('--rejected <file>', 'side file for --skip-invalid (default: <output>.rejected.jsonl)'))
@@ -38,6 +45,12 @@ export function registerScoreCommand(program: Command): void {
         typeof options.partitions === 'string'
           ? positiveInteger('--partitions', options.partitions)
           : config['topics.partitions']
+      registerSchemas(config.schemas)
+      const schema =
+        typeof options.schema === 'string'
+          ? compileSchema(resolveSchema(options.schema, config.schemas).declaration)
+          : undefined
+      if (schema) registerSchema(schema)
       const model = typeof options.model === 'string' ? loadModelFile(options.model) : undefined
       const summary = await scoreFile({
         input: String(options.input),
@@ -45,6 +58,7 @@ export function registerScoreCommand(program: Command): void {
         ...(options.series ? { series: true } : {}),
         partitions,
         ...(model ? { model } : {}),
+        ...(schema ? { schema } : {}),
         details: Boolean(options.details),
         skipInvalid: Boolean(options.skipInvalid),
         ...(typeof options.rejected === 'string' ? { rejectedPath: options.rejected } : {}),

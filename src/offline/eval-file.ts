@@ -28,7 +28,7 @@ import {
 } from '../core/schemas/declaration.ts'
 import { trainForest } from '../core/training.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
-import { OfflinePipeline, readRows, setPath, splitCsv } from './offline.ts'
+import { declaredFromCsv, declaredFromJson, OfflinePipeline, readRows, splitCsv } from './offline.ts'
 
 export interface FileEvalOptions {
   input: string
@@ -127,22 +127,6 @@ function withLabel(declaration: EventSchemaDeclaration, label: string | undefine
   return validateSchemaDeclaration({ ...declaration, fields, label }, `${declaration.name} with --label`)
 }
 
-function convertCell(schema: CompiledSchema, column: string, cell: string): unknown {
-  const type = schema.fieldTypes.get(column)
-  if (type === 'number' || type === 'timestamp') {
-    const value = Number(cell)
-    return Number.isFinite(value) ? value : cell
-  }
-  if (type === 'boolean') {
-    const lower = cell.toLowerCase()
-    return lower === 'true' || lower === '1' ? true : lower === 'false' || lower === '0' ? false : cell
-  }
-  return cell
-}
-
-/** Row order as time: one second apart from 2025-01-01, for schemas with no event-time field. */
-const rowTimeOrigin = Date.UTC(2025, 0, 1)
-
 interface Loaded {
   schema: CompiledSchema
   source: 'file' | 'config' | 'inferred'
@@ -186,25 +170,11 @@ async function load(options: FileEvalOptions): Promise<Loaded> {
     if (schema === undefined)
       throw usage(`${options.input} needs a schema`, 'give --schema FILE|NAME for a JSON Lines file')
     try {
-      let record: Record<string, unknown>
+      let event: DeclaredEvent
       if (csv) {
         if (row.syntaxError !== undefined) throw new Error(row.syntaxError)
-        const fields = row.fields ?? splitCsv(row.text)
-        if (fields.length !== header!.length)
-          throw new Error(`expected ${header!.length} columns, got ${fields.length}`)
-        record = {}
-        for (let i = 0; i < header!.length; i++) {
-          if (fields[i] === '') continue
-          setPath(record, header![i]!.split('.'), convertCell(schema, header![i]!, fields[i]!))
-        }
-      } else {
-        try {
-          record = JSON.parse(row.text)
-        } catch (error) {
-          throw new Error(`not JSON: ${(error as Error).message}`)
-        }
-      }
-      const event = schema.decode(record, rowTimeOrigin + index * 1000)
+        event = declaredFromCsv(schema, header!, row.fields ?? splitCsv(row.text), index)
+      } else event = declaredFromJson(schema, row.text, index)
       if (schema.label(event) === undefined) throw new Error(`no label: field ${schema.declaration.label ?? '(none)'}`)
       events.push(event)
       index++

@@ -16,8 +16,8 @@ import { parse as parseCsv } from 'csv-parse/sync'
 import { IsolationForest } from '../core/anomaly/isolation-forest.ts'
 import { SeriesDetector } from '../core/anomaly/series.ts'
 import type { LookoutEvent } from '../core/events.ts'
-import { type EventKind, eventKinds, featureKinds, isEventKind } from '../core/features/index.ts'
-import { detectorNames, kindOf, type RuleOptions } from '../core/kinds.ts'
+import { declaredFeatureKinds, type EventKind, eventKinds, featureKinds, isEventKind } from '../core/features/index.ts'
+import { detectorNames, kindOf, type RuleOptions, registerSchema } from '../core/kinds.ts'
 import {
   decodeEnriched,
   decodeEvent,
@@ -27,6 +27,7 @@ import {
   type ScoredEvent,
 } from '../core/pipeline/events.ts'
 import { type LoadedModel, PartitionScorer } from '../core/pipeline/scorer.ts'
+import type { CompiledSchema, DeclaredEvent } from '../core/schemas/compile.ts'
 import { parseTimestamp } from '../core/sources/metrics.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
 
@@ -133,7 +134,11 @@ export function loadModelFile(path: string): LoadedModel {
     })
   }
   const names = forest.featureNames.join(',')
-  const kind = eventKinds.find((k) => featureKinds[k].schema.names.join(',') === names)
+  const kind =
+    eventKinds.find((k) => featureKinds[k].schema.names.join(',') === names) ??
+    ([...declaredFeatureKinds.keys()].find((k) => declaredFeatureKinds.get(k)!.schema.names.join(',') === names) as
+      | EventKind
+      | undefined)
   if (!kind)
     throw new LookoutError(ErrorCodes.MODEL_MISSING, `model ${path} was trained on features no event kind has`, {
       hint: `its features are ${names}; retrain it with \`lookout train\` on this version of Lookout`,
@@ -163,6 +168,8 @@ export interface ScoreFileOptions {
   seed?: number
   /** Rule thresholds (the score.* settings). */
   rules?: RuleOptions
+  /** A declared event schema the rows follow (instead of the built-in kinds); registered here. */
+  schema?: CompiledSchema
 }
 
 export interface ScoreFileSummary {
@@ -354,6 +361,53 @@ function eventFromJson(text: string): LookoutEvent {
   return decodeEvent(text)
 }
 
+/** Row order as time for a schema without an event-time field: one second apart from 2025-01-01. */
+export const rowTimeOrigin = Date.UTC(2025, 0, 1)
+
+function schemaCell(schema: CompiledSchema, column: string, cell: string): unknown {
+  const type = schema.fieldTypes.get(column)
+  if (type === 'number' || type === 'timestamp') {
+    const value = Number(cell)
+    return Number.isFinite(value) ? value : cell
+  }
+  if (type === 'boolean') {
+    const lower = cell.toLowerCase()
+    return lower === 'true' || lower === '1' ? true : lower === 'false' || lower === '0' ? false : cell
+  }
+  return cell
+}
+
+/**
+ * One CSV row of a declared schema → its event, validated as enrich validates a record of the
+ * schema's topic (cells converted by the declared field types; an empty cell leaves the field
+ * out). `index` is the row's position, its time when the schema declares no event-time field.
+ */
+export function declaredFromCsv(
+  schema: CompiledSchema,
+  columns: readonly string[],
+  fields: readonly string[],
+  index: number,
+): DeclaredEvent {
+  if (fields.length !== columns.length) throw new Error(`expected ${columns.length} columns, got ${fields.length}`)
+  const record: Record<string, unknown> = {}
+  for (let i = 0; i < columns.length; i++) {
+    if (fields[i] === '') continue
+    setPath(record, columns[i]!.split('.'), schemaCell(schema, columns[i]!, fields[i]!))
+  }
+  return schema.decode(record, rowTimeOrigin + index * 1000)
+}
+
+/** One JSON Lines row of a declared schema → its event (see `declaredFromCsv`). */
+export function declaredFromJson(schema: CompiledSchema, text: string, index: number): DeclaredEvent {
+  let record: unknown
+  try {
+    record = JSON.parse(text)
+  } catch (error) {
+    throw new Error(`not JSON: ${(error as Error).message}`)
+  }
+  return schema.decode(record, rowTimeOrigin + index * 1000)
+}
+
 class Output {
   readonly #stream: WriteStream
   #buffer = ''
@@ -447,6 +501,7 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileSum
     summary.rejected++
     await rejected.line(JSON.stringify({ row: row.line, reason, text: row.text }))
   }
+  if (options.schema) registerSchema(options.schema)
   const pipeline = new OfflinePipeline({
     partitions: options.partitions,
     ...(options.model
@@ -474,7 +529,11 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileSum
         summary.rows++
         let scored: ScoredEvent
         try {
-          scored = pipeline.process(eventFromJson(row.text))
+          scored = pipeline.process(
+            options.schema
+              ? (declaredFromJson(options.schema, row.text, summary.rows - 1) as unknown as LookoutEvent)
+              : eventFromJson(row.text),
+          )
         } catch (error) {
           await reject(row, (error as Error).message)
           continue
@@ -497,7 +556,7 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileSum
       const names = header.map((name) => name.toLowerCase())
       const headerless = header.length >= 2 && parseTimestamp(header[0]!) !== undefined && isNumeric(header[1]!)
       const seriesLike = headerless || (names.includes('value') && names.every((name) => seriesColumns.has(name)))
-      const series = options.series ?? seriesLike
+      const series = options.schema ? false : (options.series ?? seriesLike)
       if (series) {
         summary.mode = 'series'
         await scoreSeries(headerless ? undefined : headerRow, headerless ? first.value : undefined)
@@ -510,7 +569,11 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileSum
           summary.rows++
           let scored: ScoredEvent
           try {
-            scored = pipeline.process(eventFromCsv(header, fieldsOf(row)))
+            scored = pipeline.process(
+              options.schema
+                ? (declaredFromCsv(options.schema, header, fieldsOf(row), summary.rows - 1) as unknown as LookoutEvent)
+                : eventFromCsv(header, fieldsOf(row)),
+            )
           } catch (error) {
             await reject(row, (error as Error).message)
             continue

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { Random } from '../../src/core/random.ts'
+import { compileSchema } from '../../src/core/schemas/compile.ts'
+import { validateSchemaDeclaration } from '../../src/core/schemas/declaration.ts'
 import { fileEvalJson, formatFileEvalTable, runFileEval } from '../../src/offline/eval-file.ts'
+import { scoreFile } from '../../src/offline/offline.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'lookout-eval-file-'))
 
@@ -102,4 +105,45 @@ test('a CSV of another layout needs a schema, and says so', async () => {
     runFileEval({ input, trainFraction: 0.2, threshold: 0.999, partitions: 1, seed: 1 }),
     /needs a schema/,
   )
+})
+
+test('lookout score --schema scores the rows of a declared schema; a malformed row is skipped with its field', async () => {
+  const declaration = validateSchemaDeclaration({
+    name: 'sensor_readings',
+    entityKey: 'sensor',
+    fields: [
+      { name: 'sensor', type: 'string' },
+      { name: 'reading.value', type: 'number' },
+    ],
+    features: [
+      { name: 'value', type: 'number', field: 'reading.value' },
+      { name: 'value_z', type: 'robust_zscore', field: 'reading.value' },
+    ],
+  })
+  const random = new Random(5)
+  const rows = ['sensor,reading.value']
+  for (let i = 0; i < 600; i++) rows.push(`s${i % 3},${i === 500 ? 1e6 : random.normal()}`)
+  rows.splice(10, 0, 's1,warm')
+  const input = join(dir, 'sensors.csv')
+  const output = join(dir, 'sensors.scored.csv')
+  writeFileSync(input, `${rows.join('\n')}\n`)
+  const summary = await scoreFile({
+    input,
+    output,
+    partitions: 2,
+    threshold: 0.99,
+    schema: compileSchema(declaration),
+    skipInvalid: true,
+  })
+  assert.equal(summary.mode, 'events')
+  assert.equal(summary.scored, 600)
+  assert.equal(summary.rejected, 1)
+  assert.match(
+    readFileSync(summary.rejectedPath!, 'utf8'),
+    /field reading\.value must be a finite number, got \\"warm\\"/,
+  )
+  const scored = readFileSync(output, 'utf8').trim().split('\n')
+  assert.equal(scored[0], 'sensor,reading.value,anomaly_score')
+  const outlier = scored.find((line) => line.startsWith('s2,1000000,'))!
+  assert.ok(Number(outlier.split(',')[2]) >= 0.99, outlier)
 })
