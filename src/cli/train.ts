@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs'
 import { type Command, Option } from 'commander'
 import type { LookoutEvent } from '../core/events.ts'
 import { type EventKind, entityKeyOf, isEventKind } from '../core/features/index.ts'
+import { registerSchema } from '../core/kinds.ts'
 import { decodeEvent, type EnrichedEvent, enrich } from '../core/pipeline/events.ts'
+import { compileSchema } from '../core/schemas/compile.ts'
+import { type CompiledSchema, registerSchemas } from '../core/schemas/index.ts'
 import { datasetFormatOf, parseDataset } from '../core/sources/replay.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
 import { catalogueTopics, connectAdmin, ensureTopics } from '../kafka/admin.ts'
@@ -10,13 +13,15 @@ import { kafkaContext } from '../kafka/context.ts'
 import { offsetsForTime, type PartitionRange } from '../kafka/range.ts'
 import { partitionOffsets } from '../kafka/tail.ts'
 import { topicName } from '../kafka/topics.ts'
+import { resolveSchema } from '../offline/eval-file.ts'
+import { declaredFromCsv, declaredFromJson, splitCsv } from '../offline/offline.ts'
 import { ModelRegistry } from '../services/models.ts'
 import { readEnriched, trainAndPublish } from '../services/train.ts'
 import { resolveCluster } from './cluster.ts'
 import { configFrom } from './program.ts'
 
 /** Events of a JSON Lines or CSV file, enriched in file order (as the enrich service would). */
-export function enrichFile(path: string): EnrichedEvent[] {
+export function enrichFile(path: string, schema?: CompiledSchema): EnrichedEvent[] {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -24,7 +29,8 @@ export function enrichFile(path: string): EnrichedEvent[] {
     throw new LookoutError(ErrorCodes.FILE_UNREADABLE, `cannot read ${path}`, { hint: 'check the path', cause })
   }
   let events: LookoutEvent[]
-  if (datasetFormatOf(path) === 'csv') events = parseDataset(text, 'csv').records
+  if (schema) events = declaredRows(path, text, schema)
+  else if (datasetFormatOf(path) === 'csv') events = parseDataset(text, 'csv').records
   else
     events = text
       .split('\n')
@@ -65,6 +71,27 @@ function boundary(value: string): { offset: bigint } | { time: number } {
   return { time }
 }
 
+/** The rows of a file of a declared schema's events (CSV with a header, or JSON Lines), in file order. */
+function declaredRows(path: string, text: string, schema: CompiledSchema): LookoutEvent[] {
+  const lines = text.split('\n').filter((line) => line.trim())
+  const csv = datasetFormatOf(path) === 'csv'
+  const header = csv ? splitCsv(lines.shift() ?? '') : []
+  return lines.map((line, index) => {
+    try {
+      const event = csv ? declaredFromCsv(schema, header, splitCsv(line), index) : declaredFromJson(schema, line, index)
+      return event as unknown as LookoutEvent
+    } catch (cause) {
+      throw new LookoutError(
+        ErrorCodes.INPUT_INVALID,
+        `${path}:${index + (csv ? 2 : 1)}: ${(cause as Error).message}`,
+        {
+          hint: `each row must be a record of schema ${schema.name}`,
+        },
+      )
+    }
+  })
+}
+
 export function registerTrainCommand(program: Command): void {
   program
     .command('train')
@@ -80,12 +107,28 @@ export function registerTrainCommand(program: Command): void {
     )
     .addOption(new Option('--to <offset|time>', 'end of the range, exclusive (default: the end)'))
     .addOption(new Option('--kind <kind>', 'event kind to train on').default('transaction'))
+    .addOption(
+      new Option(
+        '--schema <file|name>',
+        'train on the events of a declared schema (a schema file, or a schema declared in the config); replaces --kind',
+      ),
+    )
     .addOption(new Option('--live', 'make the new version live at once (default: shadow when one is live)'))
     .action(
       async (
-        options: { input?: string; from?: string; to?: string; kind: string; live?: boolean },
+        options: { input?: string; from?: string; to?: string; kind: string; live?: boolean; schema?: string },
         command: Command,
       ) => {
+        const config0 = configFrom(command)
+        registerSchemas(config0.schemas)
+        const schema =
+          options.schema === undefined
+            ? undefined
+            : compileSchema(resolveSchema(options.schema, config0.schemas).declaration)
+        if (schema) {
+          registerSchema(schema)
+          options.kind = schema.name
+        }
         if (!isEventKind(options.kind))
           throw new LookoutError(ErrorCodes.USAGE, `unknown kind "${options.kind}"`, {
             hint: 'use transaction, payment, point, metric or record',
@@ -95,7 +138,7 @@ export function registerTrainCommand(program: Command): void {
           throw new LookoutError(ErrorCodes.USAGE, 'nothing to train on', {
             hint: 'give --input FILE, or --from (and --to) for a range of enriched-features',
           })
-        const config = configFrom(command)
+        const config = config0
         const cluster = await resolveCluster(config, { startLocal: false })
         const context = kafkaContext(config, cluster.brokers)
         const admin = await connectAdmin(context)
@@ -104,7 +147,7 @@ export function registerTrainCommand(program: Command): void {
         try {
           await ensureTopics(admin, catalogueTopics(context))
           if (options.input) {
-            events = enrichFile(options.input).filter((event) => event.kind === kind)
+            events = enrichFile(options.input, schema).filter((event) => event.kind === kind)
             source = `file:${options.input}`
           } else {
             const topic = topicName(context.topicPrefix, 'enrichedFeatures')
