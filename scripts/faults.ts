@@ -14,8 +14,8 @@ import { formatPoisonReport, runPoison } from './faults/poison.ts'
 
 const { values } = parseArgs({
   options: {
-    events: { type: 'string', default: '250000' },
-    rate: { type: 'string', default: '800' },
+    events: { type: 'string', default: '200000' },
+    rate: { type: 'string', default: '500' },
     'process-kills': { type: 'string', default: '22' },
     'broker-kills': { type: 'string', default: '2' },
     seed: { type: 'string', default: '14' },

@@ -26,7 +26,7 @@ import { catalogueTopics, connectAdmin, ensureTopics } from '../../src/kafka/adm
 import type { KafkaContext } from '../../src/kafka/context.ts'
 import { changelogTopic, topicName } from '../../src/kafka/topics.ts'
 import { idempotencyKey } from '../../src/services/sinks.ts'
-import { ArrivalMonitor, PatientProducer, readToEnd } from './kafka-io.ts'
+import { ArrivalMonitor, commitTimes, PatientProducer, readToEnd } from './kafka-io.ts'
 
 export const root = resolve(import.meta.dirname, '..', '..')
 
@@ -335,22 +335,21 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
     await admin.close()
   }
 
-  let sinksFailUntil = Number.POSITIVE_INFINITY // until the source starts
-  const webhook = await failingEndpoint(
-    () => sinksFailUntil,
-    (body) => {
-      const alert = body as Alert & { idempotencyKey?: string }
-      return [alert.idempotencyKey, alert.entity]
-    },
-  )
-  const slack = await failingEndpoint(
-    () => sinksFailUntil,
-    (body) => {
-      const message = body as { metadata?: { event_payload?: { idempotency_key?: string } }; text?: string }
-      const entity = /anomaly for (\S+):/.exec(message.text ?? '')?.[1]
-      return [message.metadata?.event_payload?.idempotency_key, entity]
-    },
-  )
+  // the endpoints fail for sinkFailureMs from the first alert they are sent
+  let sinksFailUntil = Number.POSITIVE_INFINITY
+  const failUntil = () => {
+    if (sinksFailUntil === Number.POSITIVE_INFINITY) sinksFailUntil = Date.now() + options.sinkFailureMs
+    return sinksFailUntil
+  }
+  const webhook = await failingEndpoint(failUntil, (body) => {
+    const alert = body as Alert & { idempotencyKey?: string }
+    return [alert.idempotencyKey, alert.entity]
+  })
+  const slack = await failingEndpoint(failUntil, (body) => {
+    const message = body as { metadata?: { event_payload?: { idempotency_key?: string } }; text?: string }
+    const entity = /anomaly for (\S+):/.exec(message.text ?? '')?.[1]
+    return [message.metadata?.event_payload?.idempotency_key, entity]
+  })
 
   const common = [
     '--brokers',
@@ -402,7 +401,6 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
   const raw = topicName(prefix, 'rawTransactions')
   const producer = new PatientProducer(brokers.bootstrap, 'source')
   const sourceStart = Date.now()
-  sinksFailUntil = sourceStart + options.sinkFailureMs
   const durationMs = (options.events / options.rate) * 1000
   let produced = 0
   const source = (async () => {
@@ -480,7 +478,10 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
   const drainDeadline = Date.now() + 300_000
   while (monitor.count(scoresTopic) < produced && Date.now() < drainDeadline) await sleep(500)
   log(`scored (committed): ${monitor.count(scoresTopic)} of ${produced}`)
-  const sinkDeadline = Math.max(Date.now(), sinksFailUntil) + options.sinkRetryMaxMs + 120_000
+  const sinkDeadline =
+    Math.max(Date.now(), sinksFailUntil === Number.POSITIVE_INFINITY ? 0 : sinksFailUntil) +
+    options.sinkRetryMaxMs +
+    120_000
   let alertsSoFar = -1
   for (;;) {
     await sleep(3_000)
@@ -491,8 +492,19 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
     alertsSoFar = alerts
     if (settled || Date.now() > sinkDeadline) break
   }
-  for (const fault of faults) fault.recoveryMs = monitor.recovery(fault.watched, options.partitions, fault.at)
   await Promise.all(slots.map((slot) => slot.stop()))
+  // recovery: from the kill to the first commit after it on every partition of the stage's output
+  const commits = new Map<string, Map<number, number[]>>()
+  for (const topic of new Set(faults.map((fault) => fault.watched)))
+    commits.set(topic, await commitTimes(brokers.bootstrap, topic))
+  for (const fault of faults) {
+    let worst: number | undefined
+    for (const times of commits.get(fault.watched)?.values() ?? []) {
+      const first = times.find((time) => time > fault.at)
+      if (first !== undefined) worst = Math.max(worst ?? 0, first - fault.at)
+    }
+    fault.recoveryMs = worst
+  }
   await monitor.stop()
   await producer.close()
 
@@ -755,7 +767,9 @@ export function formatReport(report: FaultReport): string {
       .join(', ')}; sinks failing (500/429) for ${ms(o.sinkFailureMs)}; ${report.seconds.toFixed(0)} s in all`,
   )
   lines.push('')
-  lines.push('| # | fault | killed at (s) | back at (s) | recovery: kill → next committed output on every partition |')
+  lines.push(
+    '| # | fault | killed at (s) | back at (s) | recovery: kill → first commit after it on every partition of the output |',
+  )
   lines.push('|---:|---|---:|---:|---:|')
   const t0 = report.faults[0]?.at ?? 0
   for (const [i, f] of report.faults.entries()) {

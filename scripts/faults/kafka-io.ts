@@ -14,6 +14,10 @@ import {
 import { dropAbortedRecords } from '../../src/kafka/read-committed.ts'
 
 type Raw = Message<Buffer, Buffer, Buffer, Buffer>
+type FetchCallback = (error: Error | null, response: unknown) => void
+interface FetchResponse {
+  responses?: { partitions?: { partitionIndex: number; records?: RawBatch[] | null }[] }[]
+}
 
 export interface ReadRecord {
   topic: string
@@ -25,10 +29,39 @@ export interface ReadRecord {
 }
 
 /**
+ * When each transaction that wrote to `topic` committed, per partition: the timestamps of the
+ * COMMIT markers (the coordinator writes them when the commit completes; same machine, same
+ * clock as the driver), in offset order.
+ */
+export async function commitTimes(brokers: readonly string[], topic: string): Promise<Map<number, number[]>> {
+  const times = new Map<number, number[]>()
+  await readToEnd(brokers, topic, 300_000, (partition, batch) => {
+    if (!(batch.attributes & (1 << 5))) return
+    const key = (batch.records[0] as { key?: Buffer } | undefined)?.key
+    if (!key || key.length < 4 || key.readInt16BE(2) !== 1) return // 1 = COMMIT
+    const list = times.get(partition) ?? []
+    list.push(Number(batch.firstTimestamp))
+    times.set(partition, list)
+  })
+  return times
+}
+
+interface RawBatch {
+  attributes: number
+  firstTimestamp: bigint
+  records: unknown[]
+}
+
+/**
  * Every committed record of `topic` (read_committed, from the beginning up to the last stable
  * offset of each partition at the time of the call), in offset order per partition.
  */
-export async function readToEnd(brokers: readonly string[], topic: string, timeoutMs = 300_000): Promise<ReadRecord[]> {
+export async function readToEnd(
+  brokers: readonly string[],
+  topic: string,
+  timeoutMs = 300_000,
+  onBatch?: (partition: number, batch: RawBatch) => void,
+): Promise<ReadRecord[]> {
   const consumer = dropAbortedRecords(
     new Consumer<Buffer, Buffer, Buffer, Buffer>({
       clientId: 'lookout-faults-reader',
@@ -40,6 +73,18 @@ export async function readToEnd(brokers: readonly string[], topic: string, timeo
       maxBytes: 32 * 1024 * 1024,
     }),
   )
+  if (onBatch) {
+    // sees every batch of the fetch responses, control batches included
+    const target = consumer as unknown as { fetch: (options: unknown, callback: FetchCallback) => unknown }
+    const fetch = target.fetch.bind(consumer)
+    target.fetch = (options, callback) =>
+      fetch(options, (error, response) => {
+        if (!error)
+          for (const t of (response as FetchResponse).responses ?? [])
+            for (const p of t.partitions ?? []) for (const batch of p.records ?? []) onBatch(p.partitionIndex, batch)
+        callback(error, response)
+      })
+  }
   const records: ReadRecord[] = []
   try {
     const metadata = await consumer.metadata({ topics: [topic] })
