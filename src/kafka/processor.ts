@@ -440,6 +440,11 @@ export class ProcessorRuntime<T> {
       }),
     )
     this.#consumer = consumer
+    // the client reports some failures (a heartbeat on a closed connection) as events: unheard,
+    // they would end the process; the stream's own error rebuilds the consumer
+    consumer.on('error', (error: Error) =>
+      log.warn('consumer error', { processor: this.#processor.name, error: describeError(error) }),
+    )
     let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>
     try {
       stream = await consumer.consume({
@@ -701,6 +706,7 @@ export class ProcessorRuntime<T> {
           })),
       }),
     )
+    restorer.on('error', () => {}) // failures reach the restore through its stream and calls
     let records = 0
     try {
       const ends = await restorer.listOffsets({

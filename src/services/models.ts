@@ -135,6 +135,7 @@ export class ModelRegistry {
         },
       }),
     )
+    this.#consumer.on('error', () => {}) // a failure reaches the registry through its stream
     const ends = await this.#consumer.listOffsets({ topics: [topic] })
     const endOffsets = ends.get(topic) ?? []
     const seen = new Map<number, bigint>()
@@ -186,6 +187,7 @@ export class ModelRegistry {
           },
         }),
       )
+      this.#consumer.on('error', () => {})
       this.#consumer
         .consume({ topics: [topic], mode: 'earliest', autocommit: false })
         .then((stream) => {

@@ -239,6 +239,9 @@ export class SinkDispatcher {
       }),
     )
     this.#consumer = consumer
+    consumer.on('error', (error: Error) =>
+      log.warn('sink consumer error', { sink: this.sink.name, error: error.message }),
+    )
     try {
       this.#stream = await consumer.consume({
         topics: [topicName(this.#context.topicPrefix, 'alerts')],
