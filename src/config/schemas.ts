@@ -1,12 +1,15 @@
 // The event schemas declared in the config file (`schemas`): a list of declarations (see
 // src/core/schemas/declaration.ts), validated once at start-up; each problem names its path
 // inside the setting (schemas[1].features[0].window) and what is allowed there.
+import { existsSync, readFileSync } from 'node:fs'
+import { basename } from 'node:path'
 import { z } from 'zod'
 import {
   type EventSchemaDeclaration,
   SchemaDeclarationError,
   validateSchemaDeclaration,
 } from '../core/schemas/declaration.ts'
+import { ErrorCodes, LookoutError } from '../errors.ts'
 import { setting } from './setting.ts'
 
 /** Names a declared schema may not take: the built-in event kinds. */
@@ -59,3 +62,43 @@ export const schemaSettings = {
     commands: [],
   }),
 } as const
+
+/** A declaration from a schema file: one schema object, or `{"schemas": [one]}`. */
+export function readSchemaFile(path: string): EventSchemaDeclaration {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (cause) {
+    throw new LookoutError(ErrorCodes.CONFIG_INVALID, `cannot read schema file ${path}: ${(cause as Error).message}`, {
+      hint: 'give a JSON file holding one event schema',
+      cause,
+    })
+  }
+  const list = (parsed as { schemas?: unknown } | null)?.schemas
+  const value = Array.isArray(list) && list.length === 1 ? list[0] : parsed
+  try {
+    return validateSchemaDeclaration(value, `${basename(path)}`)
+  } catch (error) {
+    if (error instanceof SchemaDeclarationError)
+      throw new LookoutError(ErrorCodes.CONFIG_INVALID, `invalid schema in ${path}: ${error.message}`, {
+        hint: `use ${error.allowed}`,
+      })
+    throw error
+  }
+}
+
+/** `--schema FILE|NAME`: a file when one exists at that path, else a schema declared by that name. */
+export function resolveSchema(
+  spec: string,
+  declared: readonly EventSchemaDeclaration[] = [],
+): { declaration: EventSchemaDeclaration; source: 'file' | 'config' } {
+  if (existsSync(spec)) return { declaration: readSchemaFile(spec), source: 'file' }
+  const found = declared.find((schema) => schema.name === spec)
+  if (found) return { declaration: found, source: 'config' }
+  throw new LookoutError(ErrorCodes.USAGE, `--schema ${JSON.stringify(spec)} is neither a file nor a declared schema`, {
+    hint:
+      declared.length > 0
+        ? `give a schema file, or one of ${declared.map((schema) => schema.name).join(', ')}`
+        : 'give a schema file (JSON), or declare the schema under "schemas" in the config file',
+  })
+}

@@ -184,6 +184,15 @@ export const sourceSettings = {
     commands: produce,
     flag: 'min',
   }),
+  'replay.schema': setting({
+    description:
+      'replay: the records follow this declared event schema (a schema file, or the name of one in schemas), validated against it and sent to its topic; empty = the default replay record',
+    schema: kinds.optionalText(),
+    allowed: 'a schema file path or the name of a declared schema, or empty',
+    default: '',
+    commands: produce,
+    flag: 'schema',
+  }),
   'replay.max': setting({
     description: 'replay: most records per batch; 0 = the preset',
     schema: kinds.integer(0, 100_000),

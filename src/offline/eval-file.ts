@@ -13,8 +13,9 @@
 // Each detector is ranked (ROC-AUC, average precision) by its raw score, the number the model
 // computes; the ensemble by its combined score. Precision, recall and F1 are those of the
 // stream's flags: a calibrated score at or above `score.threshold`.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { basename, extname } from 'node:path'
+import { readSchemaFile, resolveSchema } from '../config/schemas.ts'
 import { registerSchema } from '../core/kinds.ts'
 import type { EnrichedEvent } from '../core/pipeline/events.ts'
 import type { LoadedModel } from '../core/pipeline/scorer.ts'
@@ -23,12 +24,13 @@ import { type CompiledSchema, compileSchema, type DeclaredEvent } from '../core/
 import {
   type EventSchemaDeclaration,
   inferSchemaFromHeader,
-  SchemaDeclarationError,
   validateSchemaDeclaration,
 } from '../core/schemas/declaration.ts'
 import { trainForest } from '../core/training.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
 import { declaredFromCsv, declaredFromJson, OfflinePipeline, readRows, splitCsv } from './offline.ts'
+
+export { readSchemaFile, resolveSchema }
 
 export interface FileEvalOptions {
   input: string
@@ -77,46 +79,6 @@ export interface FileEvalReport {
 
 function usage(message: string, hint: string): LookoutError {
   return new LookoutError(ErrorCodes.USAGE, message, { hint })
-}
-
-/** A declaration from a schema file: one schema object, or `{"schemas": [one]}`. */
-export function readSchemaFile(path: string): EventSchemaDeclaration {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'))
-  } catch (cause) {
-    throw new LookoutError(ErrorCodes.CONFIG_INVALID, `cannot read schema file ${path}: ${(cause as Error).message}`, {
-      hint: 'give a JSON file holding one event schema',
-      cause,
-    })
-  }
-  const list = (parsed as { schemas?: unknown } | null)?.schemas
-  const value = Array.isArray(list) && list.length === 1 ? list[0] : parsed
-  try {
-    return validateSchemaDeclaration(value, `${basename(path)}`)
-  } catch (error) {
-    if (error instanceof SchemaDeclarationError)
-      throw new LookoutError(ErrorCodes.CONFIG_INVALID, `invalid schema in ${path}: ${error.message}`, {
-        hint: `use ${error.allowed}`,
-      })
-    throw error
-  }
-}
-
-/** `--schema FILE|NAME`: a file when one exists at that path, else a schema declared by that name. */
-export function resolveSchema(
-  spec: string,
-  declared: readonly EventSchemaDeclaration[] = [],
-): { declaration: EventSchemaDeclaration; source: 'file' | 'config' } {
-  if (existsSync(spec)) return { declaration: readSchemaFile(spec), source: 'file' }
-  const found = declared.find((schema) => schema.name === spec)
-  if (found) return { declaration: found, source: 'config' }
-  throw usage(
-    `--schema ${JSON.stringify(spec)} is neither a file nor a declared schema`,
-    declared.length > 0
-      ? `give a schema file, or one of ${declared.map((schema) => schema.name).join(', ')}`
-      : 'give a schema file (JSON), or declare the schema under "schemas" in the config file',
-  )
 }
 
 function withLabel(declaration: EventSchemaDeclaration, label: string | undefined): EventSchemaDeclaration {

@@ -27,7 +27,7 @@ import {
   type ScoredEvent,
 } from '../core/pipeline/events.ts'
 import { type LoadedModel, PartitionScorer } from '../core/pipeline/scorer.ts'
-import type { CompiledSchema, DeclaredEvent } from '../core/schemas/compile.ts'
+import { type CompiledSchema, declaredFromCsv, declaredFromJson } from '../core/schemas/compile.ts'
 import { parseTimestamp } from '../core/sources/metrics.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
 
@@ -361,52 +361,7 @@ function eventFromJson(text: string): LookoutEvent {
   return decodeEvent(text)
 }
 
-/** Row order as time for a schema without an event-time field: one second apart from 2025-01-01. */
-export const rowTimeOrigin = Date.UTC(2025, 0, 1)
-
-function schemaCell(schema: CompiledSchema, column: string, cell: string): unknown {
-  const type = schema.fieldTypes.get(column)
-  if (type === 'number' || type === 'timestamp') {
-    const value = Number(cell)
-    return Number.isFinite(value) ? value : cell
-  }
-  if (type === 'boolean') {
-    const lower = cell.toLowerCase()
-    return lower === 'true' || lower === '1' ? true : lower === 'false' || lower === '0' ? false : cell
-  }
-  return cell
-}
-
-/**
- * One CSV row of a declared schema → its event, validated as enrich validates a record of the
- * schema's topic (cells converted by the declared field types; an empty cell leaves the field
- * out). `index` is the row's position, its time when the schema declares no event-time field.
- */
-export function declaredFromCsv(
-  schema: CompiledSchema,
-  columns: readonly string[],
-  fields: readonly string[],
-  index: number,
-): DeclaredEvent {
-  if (fields.length !== columns.length) throw new Error(`expected ${columns.length} columns, got ${fields.length}`)
-  const record: Record<string, unknown> = {}
-  for (let i = 0; i < columns.length; i++) {
-    if (fields[i] === '') continue
-    setPath(record, columns[i]!.split('.'), schemaCell(schema, columns[i]!, fields[i]!))
-  }
-  return schema.decode(record, rowTimeOrigin + index * 1000)
-}
-
-/** One JSON Lines row of a declared schema → its event (see `declaredFromCsv`). */
-export function declaredFromJson(schema: CompiledSchema, text: string, index: number): DeclaredEvent {
-  let record: unknown
-  try {
-    record = JSON.parse(text)
-  } catch (error) {
-    throw new Error(`not JSON: ${(error as Error).message}`)
-  }
-  return schema.decode(record, rowTimeOrigin + index * 1000)
-}
+export { declaredFromCsv, declaredFromJson, rowTimeOrigin } from '../core/schemas/compile.ts'
 
 class Output {
   readonly #stream: WriteStream

@@ -2,18 +2,50 @@
 // validates every record (invalid rows reported with their row number, counted, never sent),
 // then sends batches sampled with replacement: every interval, min–max records.
 
+import { resolveSchema } from '../config/schemas.ts'
 import type { ReplayedRecord } from '../core/events.ts'
 import { Random } from '../core/random.ts'
-import { batchPresets, datasetFormatOf, parseDataset } from '../core/sources/replay.ts'
+import { compileSchema, declaredFromCsv } from '../core/schemas/compile.ts'
+import { type CompiledSchema, registerSchemas } from '../core/schemas/index.ts'
+import { batchPresets, datasetFormatOf, parseDataset, type RecordSchema } from '../core/sources/replay.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
+
 import { readInput, s3SettingsOf } from './input.ts'
 import { reportRowErrors } from './metrics.ts'
 import { type PreparedSource, pacingFrom, type SourceDefinition } from './source.ts'
 
 interface LoadedDataset {
-  records: ReplayedRecord[]
+  records: unknown[]
   invalid: number
   rows: number
+  /** The declared schema the records follow (--schema); none = the default replay record. */
+  schema?: CompiledSchema
+}
+
+/** A declared schema as the dataset parser's record schema: CSV cells typed by the declared fields. */
+function declaredRecordSchema(schema: CompiledSchema): RecordSchema<Record<string, unknown>> {
+  return {
+    name: schema.name,
+    parse(raw) {
+      try {
+        let record = raw as Record<string, unknown>
+        if (
+          raw !== null &&
+          typeof raw === 'object' &&
+          !Array.isArray(raw) &&
+          Object.values(raw).every((v) => typeof v === 'string')
+        ) {
+          // a CSV row: column → text
+          const columns = Object.keys(raw)
+          record = declaredFromCsv(schema, columns, Object.values(raw) as string[], 0).record
+        }
+        // the record's own time is checked; without an event-time field Kafka stamps it
+        return { ok: true, record: schema.decode(record, 0).record }
+      } catch (error) {
+        return { ok: false, reason: (error as Error).message }
+      }
+    },
+  }
 }
 
 export const replaySource: SourceDefinition<LoadedDataset> = {
@@ -35,14 +67,23 @@ export const replaySource: SourceDefinition<LoadedDataset> = {
       })
     }
     const text = await readInput(input, s3SettingsOf(config))
-    const dataset = parseDataset(text, format)
+    let schema: CompiledSchema | undefined
+    if (config['replay.schema']) {
+      registerSchemas(config.schemas)
+      schema = compileSchema(resolveSchema(config['replay.schema'], config.schemas).declaration)
+    }
+    const dataset = schema
+      ? parseDataset(text, format, { schema: declaredRecordSchema(schema) })
+      : parseDataset(text, format)
     reportRowErrors(log, input, dataset.errors)
     if (dataset.records.length === 0) {
       throw new LookoutError(
         ErrorCodes.INPUT_INVALID,
         `${input} holds no valid records (${dataset.rows} rows, ${dataset.errors.length} invalid)`,
         {
-          hint: 'each record needs id, description, amount, timestamp, merchant, operation_type (debit|credit) and side (incoming|outgoing)',
+          hint: schema
+            ? `each record needs the fields of schema ${schema.name}: ${schema.declaration.fields.map((f) => `${f.name} (${f.type})`).join(', ')}`
+            : 'each record needs id, description, amount, timestamp, merchant, operation_type (debit|credit) and side (incoming|outgoing)',
         },
       )
     }
@@ -50,8 +91,14 @@ export const replaySource: SourceDefinition<LoadedDataset> = {
       rows: dataset.rows,
       invalid: dataset.errors.length,
     })
-    return { records: dataset.records, invalid: dataset.errors.length, rows: dataset.rows }
+    return {
+      records: dataset.records,
+      invalid: dataset.errors.length,
+      rows: dataset.rows,
+      ...(schema ? { schema } : {}),
+    }
   },
+  topicOf: (loaded) => loaded.schema?.declaration.topic,
   async prepare(loaded, kafka): Promise<PreparedSource> {
     const config = kafka.config
     const preset = batchPresets[config['replay.preset']]
@@ -67,14 +114,20 @@ export const replaySource: SourceDefinition<LoadedDataset> = {
     const random = new Random(config['source.seed'])
     const sizes = random.fork()
     const records = loaded.records
+    const schema = loaded.schema
     return {
       pacing: pacingFrom(config, { kind: 'batches', intervalMs, min, max, random: sizes }),
       summaryExtras: () => [`  dataset rows ${loaded.rows}, invalid ${loaded.invalid} (never sent)`],
       events: {
         next() {
           const record = records[Math.floor(random.next() * records.length)]!
-          // the merchant is the entity: one merchant's records keep their order in one partition
-          return { key: record.merchant, value: record }
+          // the entity is the key: one entity's records keep their order in one partition
+          if (schema)
+            return {
+              key: schema.entityKey({ kind: schema.name, record: record as Record<string, unknown>, time: 0 }),
+              value: record,
+            }
+          return { key: (record as ReplayedRecord).merchant, value: record }
         },
       },
     }

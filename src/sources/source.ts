@@ -48,6 +48,11 @@ export interface SourceDefinition<Loaded> {
   load(config: Config, log: Logger): Promise<Loaded>
   /** Builds the event stream; may read or change the topic (resume, flush). */
   prepare(loaded: Loaded, kafka: KafkaSide): Promise<PreparedSource>
+  /**
+   * The topic of what `load` read when it has its own (a declared event schema's), used when
+   * --topic is not given; created when missing, as the catalogue's topics are.
+   */
+  topicOf?(loaded: Loaded): string | undefined
 }
 
 export interface RunSourceOptions {
@@ -97,7 +102,8 @@ export async function runSourceCommand<Loaded>(
   const context = kafkaContext(config, await options.brokers())
   const prefix = config['topics.prefix']
   const defaultTopic = topicName(prefix, 'rawTransactions')
-  const topic = config['source.topic'] || defaultTopic
+  const ownTopic = config['source.topic'] ? undefined : definition.topicOf?.(loaded)
+  const topic = config['source.topic'] || ownTopic || defaultTopic
   const registry = serviceRegistry(`produce-${definition.name}`)
 
   const controller = new AbortController()
@@ -121,6 +127,15 @@ export async function runSourceCommand<Loaded>(
     const admin = await connectAdmin(context, controller.signal)
     let prepared: PreparedSource
     try {
+      if (ownTopic)
+        await ensureTopics(admin, [
+          {
+            name: ownTopic,
+            partitions: context.partitions,
+            replicationFactor: context.replicationFactor,
+            compacted: false,
+          },
+        ])
       await checkTopics(
         admin,
         context,
