@@ -530,6 +530,7 @@ export class ConsoleKafka {
           lagging.set(p.topic, list)
         }
     const oldest = new Map<string, number>()
+    const unknown = new Set<string>()
     await Promise.all(
       [...lagging].map(async ([topic, wanted]) => {
         // one read per topic: the first record at or after each committed offset
@@ -540,6 +541,7 @@ export class ConsoleKafka {
         }
         const high = offsets.get(topic) ?? []
         const firsts = new Map<number, number>()
+        const started = Date.now()
         await this.read(
           topic,
           [...byPartition].map(([partition, from]) => ({ partition, from, to: high[partition]?.high ?? from })),
@@ -549,14 +551,23 @@ export class ConsoleKafka {
           },
           2_000,
         ).catch(() => 0)
+        // a read that ran into its time limit may have missed records: their lag in time is unknown
+        const timedOut = Date.now() - started >= 1_900
         for (const [partition, timestamp] of firsts) oldest.set(`${topic}:${partition}`, timestamp)
+        if (timedOut) for (const partition of byPartition.keys()) unknown.add(`${topic}:${partition}`)
       }),
     )
     for (const group of groups) {
       for (const p of group.partitions) {
         if (p.lag === 0) continue
         const timestamp = oldest.get(`${p.topic}:${p.partition}`)
-        p.lagSeconds = timestamp === undefined ? null : Math.max(0, (now - timestamp) / 1000)
+        // no record left to read: the offsets between are transaction markers, nothing waits
+        p.lagSeconds =
+          timestamp === undefined
+            ? unknown.has(`${p.topic}:${p.partition}`)
+              ? null
+              : 0
+            : Math.max(0, (now - timestamp) / 1000)
       }
       const known = group.partitions.map((p) => p.lagSeconds).filter((s): s is number => s !== null)
       group.lagSeconds = known.length > 0 ? Math.max(...known) : group.lag > 0 ? null : 0
