@@ -481,7 +481,9 @@ export class ConsoleKafka {
   /** Consumer groups with committed offsets, lag per partition in records and in seconds. */
   async groups() {
     const listed = await this.admin.listGroups()
-    const ids = [...listed.keys()].sort()
+    // the console's own throw-away readers are not shown
+    const own = `${this.context.clientId}-console-`
+    const ids = [...listed.keys()].filter((id) => !id.startsWith(own)).sort()
     if (ids.length === 0) return []
     const described = await this.admin.describeGroups({ groups: ids })
     const committed = await this.admin.listConsumerGroupOffsets({ groups: ids })
@@ -572,7 +574,8 @@ export class ConsoleKafka {
       const known = group.partitions.map((p) => p.lagSeconds).filter((s): s is number => s !== null)
       group.lagSeconds = known.length > 0 ? Math.max(...known) : group.lag > 0 ? null : 0
     }
-    return groups
+    // an empty group that never committed (a throw-away reader elsewhere) says nothing about lag
+    return groups.filter((group) => group.partitions.length > 0 || group.state.toUpperCase() !== 'EMPTY')
   }
 
   /** Produces a copy of a record (key, value, headers) to `topic`; returns where it landed. */
