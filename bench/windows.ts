@@ -66,11 +66,18 @@ function drive<T>(processor: Processor<T>, values: readonly Buffer[], timestamps
   return { outputs, store, changelogBytes }
 }
 
-function timed<R>(run: () => R): { result: R; seconds: number } {
+/** Wall seconds, and CPU seconds of this process (steadier than wall time on a shared machine). */
+function timed<R>(run: () => R): { result: R; seconds: number; cpuSeconds: number } {
   gc?.()
+  const cpu = process.cpuUsage()
   const started = process.hrtime.bigint()
   const result = run()
-  return { result, seconds: Number(process.hrtime.bigint() - started) / 1e9 }
+  const used = process.cpuUsage(cpu)
+  return {
+    result,
+    seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    cpuSeconds: (used.user + used.system) / 1e6,
+  }
 }
 
 function median(values: number[]): number {
@@ -113,6 +120,7 @@ for (const definition of builtIn) {
   const aggregateRates: number[] = []
   const bothRates: number[] = []
   const mapRates: number[] = []
+  const bothCpuRates: number[] = []
   let results = 0
   for (let round = 0; round < rounds; round++) {
     const r = timed(() => drive(routeProcessor('', single, 1), payments))
@@ -122,6 +130,7 @@ for (const definition of builtIn) {
     aggregateRates.push(events / a.seconds)
     bothRates.push(events / (r.seconds + a.seconds))
     mapRates.push(events / m.seconds)
+    bothCpuRates.push(events / (r.cpuSeconds + a.cpuSeconds))
     results = a.result.outputs.length
   }
   const window =
@@ -135,6 +144,7 @@ for (const definition of builtIn) {
     Math.round(median(routeRates)).toLocaleString('en'),
     Math.round(median(aggregateRates)).toLocaleString('en'),
     Math.round(median(bothRates)).toLocaleString('en'),
+    Math.round(median(bothCpuRates)).toLocaleString('en'),
     Math.round(median(mapRates)).toLocaleString('en'),
     results.toLocaleString('en'),
   ])
@@ -147,43 +157,46 @@ console.log(
 )
 console.log('')
 console.log(
-  '| aggregation | window | emit | route, events/s | aggregate, events/s | route + aggregate, events/s | Map reference, events/s | results written |',
+  '| aggregation | window | emit | route, events/s | aggregate, events/s | route + aggregate, events/s | route + aggregate, events per CPU second | Map reference, events/s | results written |',
 )
-console.log('|---|---|---|---:|---:|---:|---:|---:|')
+console.log('|---|---|---|---:|---:|---:|---:|---:|---:|')
 for (const row of rows) console.log(`| ${row.join(' | ')} |`)
 console.log(
-  `| identity processor (reference) | | | ${Math.round(median(identityRates)).toLocaleString('en')} | | | | |`,
+  `| identity processor (reference) | | | ${Math.round(median(identityRates)).toLocaleString('en')} | | | | | |`,
 )
 
-// memory: windows held open (a second input partition never heard from holds the watermark back)
+// memory: windows held open (a second input partition never heard from holds the watermark
+// back); the heap growth from a store of half the events to one of all of them, per window
 console.log('')
 console.log('| aggregation | open windows | heap per open window | changelog bytes per open window |')
 console.log('|---|---:|---:|---:|')
 for (const definition of builtIn) {
   const single = [{ ...definition }]
-  const routed = drive(routeProcessor('', single, 1), payments.slice(0, 100_000)).outputs.map((o) =>
-    Buffer.from(String(o.value)),
-  )
-  let held: ReturnType<typeof drive> | undefined = drive(
-    aggregateProcessor('', single, { ...options, sources: 2 }),
-    routed,
-  )
-  held.outputs.length = 0
-  let open = 0
-  let bytes = 0
-  for (const [key, value] of held.store.entries()) {
-    if (key.startsWith('w|')) open += (value as { w: unknown[] }).w.length
-    bytes += key.length + JSON.stringify(value).length
+  const routed = drive(routeProcessor('', single, 1), payments).outputs.map((o) => Buffer.from(String(o.value)))
+  const hold = (count: number) => {
+    const held = drive(aggregateProcessor('', single, { ...options, sources: 2 }), routed.slice(0, count))
+    held.outputs.length = 0
+    let open = 0
+    let bytes = 0
+    for (const [key, value] of held.store.entries()) {
+      if (key.startsWith('w|')) open += (value as { w: unknown[] }).w.length
+      bytes += key.length + JSON.stringify(value).length
+    }
+    return { store: held.store, open, bytes }
   }
-  gc?.()
-  gc?.()
-  const withStore = process.memoryUsage().heapUsed
-  held = undefined
-  gc?.()
-  gc?.()
-  const without = process.memoryUsage().heapUsed
+  const heap = () => {
+    gc?.()
+    gc?.()
+    return process.memoryUsage().heapUsed
+  }
+  const half = hold(Math.floor(routed.length / 2))
+  const before = heap()
+  const all = hold(routed.length)
+  const after = heap()
   console.log(
-    `| ${definition.name} | ${open.toLocaleString('en')} | ${Math.round((withStore - without) / open)} B | ${Math.round(bytes / open)} B |`,
+    `| ${definition.name} | ${all.open.toLocaleString('en')} | ${Math.round((after - before) / all.open)} B | ${Math.round(all.bytes / all.open)} B |`,
   )
+  void half.store.size
+  void all.store.size
 }
 if (!gc) console.log('\n(run with node --expose-gc for steadier heap figures)')
