@@ -2,7 +2,7 @@
 // src/core/schemas/declaration.ts), validated once at start-up; each problem names its path
 // inside the setting (schemas[1].features[0].window) and what is allowed there.
 import { existsSync, readFileSync } from 'node:fs'
-import { basename } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { z } from 'zod'
 import {
   type EventSchemaDeclaration,
@@ -11,6 +11,9 @@ import {
 } from '../core/schemas/declaration.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
 import { setting } from './setting.ts'
+
+/** The schema templates shipped with Lookout (`schemas/`): `--schema payments` finds one by name. */
+export const templateDirectory = resolve(import.meta.dirname, '../../schemas')
 
 /** Names a declared schema may not take: the built-in event kinds. */
 const builtInKinds = ['transaction', 'payment', 'point', 'metric', 'record']
@@ -95,6 +98,9 @@ export function resolveSchema(
   if (existsSync(spec)) return { declaration: readSchemaFile(spec), source: 'file' }
   const found = declared.find((schema) => schema.name === spec)
   if (found) return { declaration: found, source: 'config' }
+  const shipped = join(templateDirectory, `${spec}.json`)
+  if (/^[A-Za-z0-9_-]+$/.test(spec) && existsSync(shipped))
+    return { declaration: readSchemaFile(shipped), source: 'file' }
   throw new LookoutError(ErrorCodes.USAGE, `--schema ${JSON.stringify(spec)} is neither a file nor a declared schema`, {
     hint:
       declared.length > 0
