@@ -322,8 +322,9 @@ export async function busyInputPartitions(admin: Admin, input: string, routeGrou
         if (partition.committedOffset >= 0n) committed.set(partition.partitionIndex, partition.committedOffset)
   return ends
     .filter(({ partition, earliest, end }) => {
+      // below the earliest offset (records deleted), the route starts at the earliest
       const at = committed.get(partition) ?? earliest
-      return (at > earliest ? at : earliest) < end
+      return at < earliest ? earliest < end : at < end
     })
     .map(({ partition }) => partition)
 }

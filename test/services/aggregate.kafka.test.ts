@@ -98,7 +98,9 @@ interface Final {
   final: boolean
 }
 
-test('payments with a 7-day backfill through aggregate, SIGKILLed mid-stream: final windows equal the brute force', { timeout: 540_000 }, async () => {
+test('payments with a 7-day backfill through aggregate, SIGKILLed mid-stream: final windows equal the brute force', {
+  timeout: 540_000,
+}, async () => {
   await ensurePipelineTopics(context)
   const aggregations = configuredAggregations(loadConfig({ env: {} }))
   let aggregator = startAggregator()
