@@ -541,7 +541,16 @@ export class ProcessorRuntime<T> {
       } catch (error) {
         this.#metrics.aborts.inc(this.#labels)
         const transaction = this.#producer?.transaction
-        if (transaction && !transaction.completed) await transaction.abort().catch(() => {})
+        // An abort that does not reach the coordinator (the broker is down) leaves the
+        // transaction open there with whatever this attempt sent: the same producer's next
+        // transaction would join it and commit those sends with the retry's, twice. Only a new
+        // producer (a new epoch for the transactional id) aborts it for sure.
+        let abandoned = false
+        if (transaction && !transaction.completed)
+          abandoned = await transaction.abort().then(
+            () => false,
+            () => true,
+          )
         // drop the batch's pending writes, and every cache a processor keeps per store object
         for (const [partition, store] of this.#stores) this.#stores.set(partition, copyStore(store, false))
         if (error instanceof ProcessingFailure) {
@@ -556,7 +565,7 @@ export class ProcessorRuntime<T> {
         } else {
           this.#failed(error, false, 'batch failed; resuming from the last committed offsets')
           this.#resubscribeReason = error
-          if (!isRetryable(error)) await this.#renewProducer()
+          if (!isRetryable(error) || abandoned) await this.#renewProducer()
         }
         await this.#pause()
       }
