@@ -220,8 +220,12 @@ export class SinkDispatcher {
     this.#metrics = sinkMetrics(options.registry)
   }
 
+  /**
+   * Starts following `alerts` in the background: joining the sink's group can take as long as
+   * the other members need to rejoin (one may be waiting out a failing endpoint's backoff), and
+   * must not hold up the alert processor, nor end the process while the broker is away.
+   */
   async start(): Promise<void> {
-    await this.#subscribe()
     this.#running = true
     this.#loop = this.#follow()
   }
@@ -262,9 +266,15 @@ export class SinkDispatcher {
    * delivered but not committed is delivered again, with the same idempotency key.
    */
   async #follow(): Promise<void> {
-    let stream = this.#stream!
+    let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined
     for (let failures = 0; this.#running; ) {
       try {
+        stream ??= await this.#subscribe()
+        if (!this.#running) {
+          await stream.close().catch(() => {})
+          return
+        }
+        failures = 0
         await this.#run(stream)
         if (!this.#running) return
         throw new Error('the alerts stream ended')
@@ -275,15 +285,13 @@ export class SinkDispatcher {
         log.warn(`sink ${this.sink.name} lost its consumer; resuming from the committed offsets in ${delay} ms`, {
           error: (error as Error).message,
         })
+        stream = undefined
         await this.#stream?.close().catch(() => {})
         await this.#consumer?.close(true).catch(() => {})
         try {
           await sleep(delay, undefined, { signal: this.#abort.signal })
-          stream = await this.#subscribe()
-          failures = 0
-        } catch (subscribeError) {
-          if (!this.#running) return
-          log.warn(`sink ${this.sink.name} could not rejoin its group`, { error: (subscribeError as Error).message })
+        } catch {
+          return
         }
       }
     }
@@ -331,7 +339,10 @@ export class SinkDispatcher {
     this.#running = false
     this.#abort.abort()
     await this.#stream?.close().catch(() => {})
+    // a consumer still joining its group gives up, so the loop ends
+    await this.#consumer?.close(true).catch(() => {})
     await this.#loop
+    await this.#stream?.close().catch(() => {})
     await this.#consumer?.close().catch(() => {})
   }
 }
