@@ -621,7 +621,10 @@ export class ProcessorRuntime<T> {
   async #renewProducer(): Promise<void> {
     const old = this.#producer
     this.#producer = this.#createProducer()
-    await old?.close().catch(() => {})
+    // Closed later, not now: the client keeps retrying a failed EndTxn in the background, and a
+    // retry that runs after close() reads the producer id close() cleared and throws, uncaught,
+    // ending the process. The retries (20, at most a second apart) are over by then.
+    if (old) setTimeout(() => void old.close().catch(() => {}), 30_000).unref()
   }
 
   /** Drops stores of partitions this instance no longer owns and restores newly owned ones. */
