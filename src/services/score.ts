@@ -14,6 +14,29 @@ import type { ServiceDefinition } from './service.ts'
 
 const scorerKey = '__scorer__'
 
+/**
+ * The scorer's checkpoint is one store record per event kind (`__scorer__/<kind>`, each well
+ * under the broker's 1 MB record limit) and an index of them under `__scorer__`; a checkpoint
+ * of an earlier version (the whole state under `__scorer__`) is read as it is.
+ */
+function restoreScorer(store: StateStore): PartitionScorerState | undefined {
+  const saved = store.get<PartitionScorerState | { kindKeys: string[] }>(scorerKey)
+  if (!saved || !('kindKeys' in saved)) return saved
+  const kinds: PartitionScorerState['kinds'] = {}
+  for (const kind of saved.kindKeys) {
+    const state = store.get<PartitionScorerState['kinds'][EventKind]>(`${scorerKey}/${kind}`)
+    if (state) kinds[kind as EventKind] = state
+  }
+  return { kinds }
+}
+
+function checkpointScorer(store: StateStore, scorer: PartitionScorer): void {
+  const state = scorer.toJSON()
+  const kindKeys = Object.keys(state.kinds)
+  for (const kind of kindKeys) store.put(`${scorerKey}/${kind}`, state.kinds[kind as EventKind])
+  store.put(scorerKey, { kindKeys })
+}
+
 export interface ScoreOptions {
   topicPrefix: string
   threshold: number
@@ -57,7 +80,7 @@ export function scoreProcessor(
         scorer = new PartitionScorer(
           options.models,
           options.seed ?? 1,
-          store.get<PartitionScorerState>(scorerKey),
+          restoreScorer(store),
           options.rules ? { rules: options.rules } : {},
         )
         scorers.set(store, scorer)
@@ -86,7 +109,7 @@ export function scoreProcessor(
       }
       const count = (sinceCheckpoint.get(store) ?? 0) + records.length
       if (count >= options.checkpointEvents) {
-        store.put(scorerKey, scorer.toJSON())
+        checkpointScorer(store, scorer)
         sinceCheckpoint.set(store, 0)
       } else sinceCheckpoint.set(store, count)
       return outputs
