@@ -728,10 +728,9 @@ function checkReconciliation(r: Reconciliation, options: FaultRunOptions): strin
   const expect = (ok: boolean, what: string) => {
     if (!ok) problems.push(what)
   }
-  expect(
-    r.rawRecords === r.produced && r.rawDuplicates === 0,
-    `source wrote ${r.rawRecords} records for ${r.produced} events (${r.rawDuplicates} duplicates)`,
-  )
+  // the driver's own producer may write an event twice when a send is retried after a node died
+  // (reported, not Lookout's doing): such an id is then expected as often as it was written
+  expect(r.rawRecords - r.rawDuplicates === r.produced, `source wrote ${r.rawRecords} records for ${r.produced} events`)
   expect(r.scoredMissing === 0, `${r.scoredMissing} events never scored`)
   expect(r.scoredDuplicates === 0, `${r.scoredDuplicates} events scored twice`)
   expect(r.scoredUnknown === 0, `${r.scoredUnknown} scores of unknown events`)
