@@ -1,7 +1,7 @@
 // The event schemas declared in the config file (`schemas`): a list of declarations (see
 // src/core/schemas/declaration.ts), validated once at start-up; each problem names its path
 // inside the setting (schemas[1].features[0].window) and what is allowed there.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { z } from 'zod'
 import {
@@ -101,10 +101,17 @@ export function resolveSchema(
   const shipped = join(templateDirectory, `${spec}.json`)
   if (/^[A-Za-z0-9_-]+$/.test(spec) && existsSync(shipped))
     return { declaration: readSchemaFile(shipped), source: 'file' }
-  throw new LookoutError(ErrorCodes.USAGE, `--schema ${JSON.stringify(spec)} is neither a file nor a declared schema`, {
-    hint:
-      declared.length > 0
-        ? `give a schema file, or one of ${declared.map((schema) => schema.name).join(', ')}`
-        : 'give a schema file (JSON), or declare the schema under "schemas" in the config file',
-  })
+  const templates = existsSync(templateDirectory)
+    ? readdirSync(templateDirectory)
+        .filter((file) => file.endsWith('.json'))
+        .map((file) => file.slice(0, -5))
+    : []
+  const names = [...declared.map((schema) => schema.name), ...templates]
+  throw new LookoutError(
+    ErrorCodes.USAGE,
+    `--schema ${JSON.stringify(spec)} is neither a file, a declared schema nor a template`,
+    {
+      hint: `give a schema file (JSON), or one of ${names.join(', ')} (schemas declared under "schemas" in the config file, or templates in ${templateDirectory})`,
+    },
+  )
 }

@@ -17,8 +17,9 @@
 // one value) falls back to a quarter of its 1–99 % range, then of its full range; a constant
 // feature maps to 0.5, and values off that constant to 0 or 1.
 //
-// The median and scale are recomputed every `refreshEvery` observations (and at each of the
-// first `refreshEvery`), so the scaling follows slow drift without changing on every event.
+// The median and scale are recomputed at each of the first `refreshEvery` observations, every
+// `refreshEvery` while the reservoir fills and every 8 × `refreshEvery` after, so the scaling
+// follows slow drift without changing (or costing a sort) on every event.
 import { Random, type RandomState } from '../random.ts'
 
 export interface RobustScalerOptions {
@@ -135,7 +136,11 @@ export class RobustScaler {
         else values[slot] = stored
       }
     }
-    if (this.#observed <= this.refreshEvery || this.#observed % this.refreshEvery === 0) this.#refresh()
+    // while the reservoir fills, often; once full it changes slowly (capacity / horizon of the
+    // events enter), so every 8 × refreshEvery is enough
+    const n = this.#observed
+    const every = n <= this.capacity ? this.refreshEvery : 8 * this.refreshEvery
+    if (n <= this.refreshEvery || n % every === 0) this.#refresh()
   }
 
   toJSON(): RobustScalerState {
