@@ -545,12 +545,17 @@ export class ProcessorRuntime<T> {
         // transaction open there with whatever this attempt sent: the same producer's next
         // transaction would join it and commit those sends with the retry's, twice. Only a new
         // producer (a new epoch for the transactional id) aborts it for sure.
+        // A producer whose error is not retryable (fenced: "an old epoch") is not asked to abort:
+        // the client then reads the producer id the fencing cleared and throws, uncaught.
         let abandoned = false
         if (transaction && !transaction.completed)
-          abandoned = await transaction.abort().then(
-            () => false,
-            () => true,
-          )
+          abandoned =
+            error instanceof ProcessingFailure || isRetryable(error)
+              ? await transaction.abort().then(
+                  () => false,
+                  () => true,
+                )
+              : true
         // drop the batch's pending writes, and every cache a processor keeps per store object
         for (const [partition, store] of this.#stores) this.#stores.set(partition, copyStore(store, false))
         if (error instanceof ProcessingFailure) {
