@@ -123,7 +123,7 @@ function watchedTopic(prefix: string, service: ServiceName): string {
   return changelogTopic(prefix, `lookout-${service}`, 'state')
 }
 
-interface Endpoint {
+export interface Endpoint {
   url: string
   server: Server
   requests: { at: number; status: number; key: string | undefined; entity: string | undefined }[]
@@ -508,6 +508,10 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
   await monitor.stop()
   await producer.close()
 
+  // a transaction still open (a killed instance's, until the coordinator times it out) holds
+  // back what read_committed readers see: wait until every partition's last stable offset is
+  // its end
+  await waitForStableEnds(brokers.bootstrap, prefix, log)
   log('reconciling (read_committed) …')
   const reconciliation = await reconcile(brokers.bootstrap, prefix, {
     produced,
@@ -532,7 +536,52 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
   return { options: printable, seconds: (Date.now() - started) / 1000, faults, reconciliation, problems }
 }
 
-async function reconcile(
+/** Waits (up to 2 minutes) until no transaction is open on the run's topics. */
+export async function waitForStableEnds(
+  brokers: readonly string[],
+  prefix: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const deadline = Date.now() + 120_000
+  for (;;) {
+    const open = await openTransactions(brokers, prefix)
+    if (open.length === 0) return
+    if (Date.now() > deadline) {
+      log(`transactions still open on ${open.join(', ')}: reading up to their last stable offsets`)
+      return
+    }
+    await sleep(1_000)
+  }
+}
+
+async function openTransactions(brokers: readonly string[], prefix: string): Promise<string[]> {
+  const { Consumer, FetchIsolationLevels } = await import('@platformatic/kafka')
+  const consumer = new Consumer({
+    clientId: 'lookout-faults-lso',
+    groupId: 'lookout-faults-lso',
+    bootstrapBrokers: [...brokers],
+  })
+  try {
+    const topics = (
+      ['rawTransactions', 'enrichedFeatures', 'anomalyScores', 'anomalies', 'alerts', 'driftEvents'] as const
+    ).map((key) => topicName(prefix, key))
+    const metadata = await consumer.metadata({ topics })
+    const open: string[] = []
+    for (const topic of topics) {
+      const partitions = Array.from({ length: metadata.topics.get(topic)?.partitionsCount ?? 0 }, (_, i) => i)
+      const ask = (isolationLevel: number) =>
+        consumer.listOffsets({ topics: [topic], partitions: { [topic]: partitions }, isolationLevel })
+      const ends = (await ask(FetchIsolationLevels.READ_UNCOMMITTED)).get(topic) ?? []
+      const stable = (await ask(FetchIsolationLevels.READ_COMMITTED)).get(topic) ?? []
+      for (const p of partitions) if (stable[p] !== ends[p]) open.push(`${topic}:${p}`)
+    }
+    return open
+  } finally {
+    await consumer.close(true).catch(() => {})
+  }
+}
+
+export async function reconcile(
   brokers: readonly string[],
   prefix: string,
   run: {
@@ -723,7 +772,7 @@ async function reconcile(
   }
 }
 
-function checkReconciliation(r: Reconciliation, options: FaultRunOptions): string[] {
+export function checkReconciliation(r: Reconciliation, options: FaultRunOptions): string[] {
   const problems: string[] = []
   const expect = (ok: boolean, what: string) => {
     if (!ok) problems.push(what)
