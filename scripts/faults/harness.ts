@@ -624,7 +624,7 @@ export async function reconcile(
 
   // enriched-features: exactly once, and each user's event count runs 1..n (state never reset)
   const enrichedRecords = await read('enrichedFeatures')
-  const enrichedIds = new Set<string>()
+  const enrichedIds = new Map<string, number>()
   let enrichedDuplicates = 0
   const byUser = new Map<string, [number, number][]>()
   for (const record of enrichedRecords) {
@@ -634,8 +634,10 @@ export async function reconcile(
       features: number[]
       event: { event_number: number }
     }
-    if (enrichedIds.has(value.id)) enrichedDuplicates++
-    enrichedIds.add(value.id)
+    // an event the source wrote twice is enriched twice
+    const seen = (enrichedIds.get(value.id) ?? 0) + 1
+    enrichedIds.set(value.id, seen)
+    if (seen > (rawIds.get(value.id) ?? 1)) enrichedDuplicates++
     const list = byUser.get(value.entity) ?? []
     // user_event_count is the last feature of the transaction schema
     list.push([value.event.event_number, value.features[value.features.length - 1]!])
