@@ -3,16 +3,10 @@
 // groups with lag in records and in time, and re-producing a record. Every read is bounded
 // (records and time), so a request can never scan a topic without end.
 
-import {
-  type Admin,
-  ConfigResourceTypes,
-  Consumer,
-  FetchIsolationLevels,
-  type Message,
-  murmur2,
-} from '@platformatic/kafka'
+import { type Admin, ConfigResourceTypes, FetchIsolationLevels, type Message, murmur2 } from '@platformatic/kafka'
 import type { KafkaContext } from '../kafka/context.ts'
 import { type BufferProducer, createProducer } from '../kafka/producer.ts'
+import { forEachInRanges, type PartitionRange } from '../kafka/range.ts'
 import { type FilterNode, type FilterRecord, matches } from './filter.ts'
 
 export interface PartitionInfo {
@@ -46,12 +40,8 @@ export interface ConsoleRecord {
   size: number
 }
 
-export interface ReadRange {
-  partition: number
-  from: bigint
-  /** Exclusive. */
-  to: bigint
-}
+/** [from, to) offsets of one partition. */
+export type ReadRange = PartitionRange
 
 /** A topic the console does not know: the API answers 404. */
 export class NotFound extends Error {}
@@ -287,53 +277,11 @@ export class ConsoleKafka {
     onRecord: (record: ConsoleRecord) => boolean,
     timeoutMs = 5_000,
   ): Promise<number> {
-    const wanted = ranges.filter((range) => range.to > range.from)
-    if (wanted.length === 0) return 0
-    const remaining = new Map(wanted.map((range) => [range.partition, range.to]))
-    const consumer = new Consumer({
-      clientId: `${this.context.clientId}-console`,
-      groupId: `${this.context.clientId}-console-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
-      bootstrapBrokers: [...this.context.brokers],
-      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+    return forEachInRanges(this.context, topic, ranges, (message) => onRecord(toConsoleRecord(topic, message)), {
+      timeoutMs,
+      name: 'console',
       maxWaitTime: 100,
-      maxBytes: 8 * 1024 * 1024,
     })
-    let read = 0
-    let stream: Awaited<ReturnType<typeof consumer.consume>>
-    try {
-      stream = await consumer.consume({
-        topics: [topic],
-        mode: 'manual',
-        offsets: wanted.map((range) => ({ topic, partition: range.partition, offset: range.from })),
-        autocommit: false,
-      })
-    } catch (error) {
-      await consumer.close(true).catch(() => {})
-      throw error
-    }
-    const timer = setTimeout(() => void stream.close(), timeoutMs)
-    // transaction markers take offsets too: a partition is done once the next offset reaches `to`
-    const check = setInterval(() => {
-      for (const [partition, to] of remaining)
-        if ((stream.offsetsToFetch.get(`${topic}:${partition}`) ?? 0n) >= to) remaining.delete(partition)
-      if (remaining.size === 0) void stream.close()
-    }, 25)
-    try {
-      for await (const message of stream) {
-        const end = remaining.get(message.partition)
-        if (end === undefined || message.offset >= end) continue
-        read++
-        if (!onRecord(toConsoleRecord(topic, message))) break
-        if (message.offset >= end - 1n) remaining.delete(message.partition)
-        if (remaining.size === 0) break
-      }
-    } finally {
-      clearTimeout(timer)
-      clearInterval(check)
-      await stream.close().catch(() => {})
-      await consumer.close(true).catch(() => {})
-    }
-    return read
   }
 
   /** Offsets of the first records at or after `timestampMs` per partition (the high offset when none). */

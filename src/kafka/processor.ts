@@ -15,7 +15,7 @@ import { describeError } from '../errors.ts'
 import { logger } from '../log.ts'
 import { connectAdmin, ensureTopics } from './admin.ts'
 import type { KafkaContext } from './context.ts'
-import { dropAbortedRecords } from './read-committed.ts'
+import { dropAbortedRecords, fetchMaxBytes } from './read-committed.ts'
 import { FailureStreak, isRetryable } from './retry.ts'
 import { StateStore } from './state-store.ts'
 import { changelogTopic, topicName } from './topics.ts'
@@ -96,9 +96,6 @@ const log = logger('processor')
 
 /** Bytes of records per produce request inside a transaction (below the 1 MB broker default). */
 const maxChunkBytes = 900 * 1024
-
-/** Bytes per fetch response: larger ones lose records in the client (see #subscribe). */
-const fetchMaxBytes = 1024 * 1024
 
 /** A batch slower than this is logged with where its time went. */
 const slowBatchMs = 500

@@ -2,8 +2,9 @@
 // consumer (no group offsets are committed). Used by the trainer to read enriched-features.
 
 import type { Admin } from '@platformatic/kafka'
-import { Consumer, FetchIsolationLevels } from '@platformatic/kafka'
+import { Consumer, FetchIsolationLevels, type Message } from '@platformatic/kafka'
 import type { KafkaContext } from './context.ts'
+import { dropAbortedRecords, fetchMaxBytes } from './read-committed.ts'
 import { partitionOffsets } from './tail.ts'
 
 export interface PartitionRange {
@@ -49,48 +50,61 @@ export async function tailRanges(admin: Admin, topic: string, perPartition: numb
   }))
 }
 
-/** Reads every committed record in `ranges`; gives up after `timeoutMs` with what it has. */
-export async function readRanges(
+/** A record read from a range, as the client gives it (keys, values and headers as bytes). */
+export type RangeMessage = Message<Buffer, Buffer, Buffer, Buffer>
+
+/**
+ * Reads the committed records of `ranges` in offset order with a throw-away consumer (1 MB
+ * fetches, aborted transactions' records dropped), calling `onRecord` for each until it returns
+ * false, every range is read, or `timeoutMs` passes. Returns how many records it read.
+ */
+export async function forEachInRanges(
   context: KafkaContext,
   topic: string,
-  ranges: PartitionRange[],
-  timeoutMs = 60_000,
-): Promise<RangeRecord[]> {
+  ranges: readonly PartitionRange[],
+  onRecord: (message: RangeMessage) => boolean,
+  options: { timeoutMs?: number; name?: string; maxWaitTime?: number } = {},
+): Promise<number> {
   const wanted = ranges.filter((range) => range.to > range.from)
-  if (wanted.length === 0) return []
+  if (wanted.length === 0) return 0
+  const name = options.name ?? 'range'
   const remaining = new Map(wanted.map((range) => [range.partition, range.to]))
-  const consumer = new Consumer({
-    clientId: `${context.clientId}-range`,
-    groupId: `${context.clientId}-range-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
-    bootstrapBrokers: [...context.brokers],
-    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-    maxWaitTime: 200,
-    maxBytes: 32 * 1024 * 1024,
-  })
-  const records: RangeRecord[] = []
-  const stream = await consumer.consume({
-    topics: [topic],
-    mode: 'manual',
-    offsets: wanted.map((range) => ({ topic, partition: range.partition, offset: range.from })),
-    autocommit: false,
-  })
-  const timer = setTimeout(() => void stream.close(), timeoutMs)
+  const consumer = dropAbortedRecords(
+    new Consumer({
+      clientId: `${context.clientId}-${name}`,
+      groupId: `${context.clientId}-${name}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
+      bootstrapBrokers: [...context.brokers],
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      maxWaitTime: options.maxWaitTime ?? 200,
+      maxBytes: fetchMaxBytes,
+    }),
+  )
+  let read = 0
+  let stream: Awaited<ReturnType<typeof consumer.consume>>
+  try {
+    stream = await consumer.consume({
+      topics: [topic],
+      mode: 'manual',
+      offsets: wanted.map((range) => ({ topic, partition: range.partition, offset: range.from })),
+      autocommit: false,
+    })
+  } catch (error) {
+    await consumer.close(true).catch(() => {})
+    throw error
+  }
+  const timer = setTimeout(() => void stream.close(), options.timeoutMs ?? 60_000)
   // transaction markers take offsets too: a partition is done once the stream's next offset reaches `to`
   const check = setInterval(() => {
     for (const [partition, to] of remaining)
       if ((stream.offsetsToFetch.get(`${topic}:${partition}`) ?? 0n) >= to) remaining.delete(partition)
     if (remaining.size === 0) void stream.close()
-  }, 50)
+  }, 25)
   try {
     for await (const message of stream) {
       const end = remaining.get(message.partition)
       if (end === undefined || message.offset >= end) continue
-      records.push({
-        partition: message.partition,
-        offset: message.offset,
-        timestamp: message.timestamp,
-        value: message.value,
-      })
+      read++
+      if (!onRecord(message)) break
       if (message.offset >= end - 1n) remaining.delete(message.partition)
       if (remaining.size === 0) break
     }
@@ -100,5 +114,31 @@ export async function readRanges(
     await stream.close().catch(() => {})
     await consumer.close(true).catch(() => {})
   }
+  return read
+}
+
+/** Reads every committed record in `ranges`; gives up after `timeoutMs` with what it has. */
+export async function readRanges(
+  context: KafkaContext,
+  topic: string,
+  ranges: PartitionRange[],
+  timeoutMs = 60_000,
+): Promise<RangeRecord[]> {
+  const records: RangeRecord[] = []
+  await forEachInRanges(
+    context,
+    topic,
+    ranges,
+    (message) => {
+      records.push({
+        partition: message.partition,
+        offset: message.offset,
+        timestamp: message.timestamp,
+        value: message.value,
+      })
+      return true
+    },
+    { timeoutMs },
+  )
   return records
 }
