@@ -27,7 +27,7 @@ import {
   type ScoredEvent,
 } from '../core/pipeline/events.ts'
 import { type LoadedModel, PartitionScorer } from '../core/pipeline/scorer.ts'
-import { type CompiledSchema, declaredFromCsv, declaredFromJson } from '../core/schemas/compile.ts'
+import { type CompiledSchema, declaredFromCsv, declaredFromJson, setPath } from '../core/schemas/compile.ts'
 import { parseTimestamp } from '../core/sources/metrics.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
 
@@ -318,21 +318,6 @@ function convertCell(kind: EventKind, column: string, cell: string): unknown {
     throw new Error(`field ${column}: ${JSON.stringify(cell)} is not true, false, 1 or 0`)
   }
   return cell
-}
-
-export function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
-  let node: Record<string, unknown> = target
-  for (let i = 0; i < path.length - 1; i++) {
-    const part = path[i]!
-    let child = node[part]
-    if (child === undefined) {
-      child = /^\d+$/.test(path[i + 1]!) ? [] : {}
-      node[part] = child
-    }
-    if (child === null || typeof child !== 'object') throw new Error(`column ${path.join('.')} conflicts with ${part}`)
-    node = child as Record<string, unknown>
-  }
-  node[path[path.length - 1]!] = value
 }
 
 /** One CSV row of event fields → the event, validated exactly as the enrich service validates. */

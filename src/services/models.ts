@@ -117,10 +117,9 @@ export class ModelRegistry {
     this.#context = context
   }
 
-  /** Starts following; resolves once every record present at start has been read. */
-  async start(): Promise<void> {
-    const topic = topicName(this.#context.topicPrefix, 'modelVersions')
-    this.#consumer = dropAbortedRecords(
+  /** A read_committed consumer of model-versions in a group of its own, with string keys and values. */
+  #newConsumer() {
+    return dropAbortedRecords(
       new Consumer({
         clientId: `${this.#context.clientId}-models`,
         groupId: `${this.#context.topicPrefix}lookout-models-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
@@ -135,6 +134,12 @@ export class ModelRegistry {
         },
       }),
     )
+  }
+
+  /** Starts following; resolves once every record present at start has been read. */
+  async start(): Promise<void> {
+    const topic = topicName(this.#context.topicPrefix, 'modelVersions')
+    this.#consumer = this.#newConsumer()
     this.#consumer.on('error', () => {}) // a failure reaches the registry through its stream
     const ends = await this.#consumer.listOffsets({ topics: [topic] })
     const endOffsets = ends.get(topic) ?? []
@@ -172,21 +177,7 @@ export class ModelRegistry {
     setTimeout(() => {
       if (this.#stopped) return
       const topic = topicName(this.#context.topicPrefix, 'modelVersions')
-      this.#consumer = dropAbortedRecords(
-        new Consumer({
-          clientId: `${this.#context.clientId}-models`,
-          groupId: `${this.#context.topicPrefix}lookout-models-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-          bootstrapBrokers: [...this.#context.brokers],
-          isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-          maxWaitTime: 100,
-          deserializers: {
-            key: (b?: Buffer) => b?.toString() ?? '',
-            value: (b?: Buffer) => b?.toString() ?? '',
-            headerKey: (b?: Buffer) => b?.toString() ?? '',
-            headerValue: (b?: Buffer) => b?.toString() ?? '',
-          },
-        }),
-      )
+      this.#consumer = this.#newConsumer()
       this.#consumer.on('error', () => {})
       this.#consumer
         .consume({ topics: [topic], mode: 'earliest', autocommit: false })

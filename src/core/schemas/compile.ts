@@ -352,7 +352,8 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
   })
 }
 
-function setAt(target: Record<string, unknown>, path: string[], value: unknown): void {
+/** Sets `value` at a dotted column's path, creating objects (or arrays for numeric parts) on the way. */
+export function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let node: Record<string, unknown> = target
   for (let i = 0; i < path.length - 1; i++) {
     const part = path[i]!
@@ -398,7 +399,7 @@ export function declaredFromCsv(
   const record: Record<string, unknown> = {}
   for (let i = 0; i < columns.length; i++) {
     if (fields[i] === '') continue
-    setAt(record, columns[i]!.split('.'), schemaCell(schema, columns[i]!, fields[i]!))
+    setPath(record, columns[i]!.split('.'), schemaCell(schema, columns[i]!, fields[i]!))
   }
   return schema.decode(record, rowTimeOrigin + index * 1000)
 }
