@@ -50,7 +50,7 @@ export function catalogueTopics(context: KafkaContext): TopicToEnsure[] {
 }
 
 /**
- * Creates the topics that do not exist yet and waits until every one has a leader.
+ * Creates the topics that do not exist yet and waits until every one has a leader that serves it.
  * Idempotent: existing topics are left as they are. Returns the names it created.
  */
 export async function ensureTopics(admin: Admin, topics: readonly TopicToEnsure[]): Promise<string[]> {
@@ -95,9 +95,24 @@ async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
         const topic = metadata.topics.get(name)
         return topic?.partitions.every((partition) => partition.leader >= 0) === true
       })
-      if (ready) return
+      if (ready) {
+        // a leader named in the metadata may not serve its partition yet: ask it for the end offsets
+        await admin.listOffsets({
+          topics: topics.map((name) => ({
+            name,
+            partitions: Array.from(
+              { length: metadata.topics.get(name)?.partitionsCount ?? 0 },
+              (_, partitionIndex) => ({
+                partitionIndex,
+                timestamp: -1n,
+              }),
+            ),
+          })),
+        })
+        return
+      }
     } catch {
-      // leaders not elected yet
+      // leaders not elected, or not serving their partitions yet
     }
     await sleep(100)
   }
