@@ -21,6 +21,11 @@ export const topicCatalogue = {
   driftEvents: { name: 'drift-events', description: 'detected concept drift', compacted: false },
   retrainingTriggers: { name: 'retraining-triggers', description: 'requests to retrain a model', compacted: false },
   phaseTransitions: { name: 'phase-transitions', description: 'phase changes of the phased source', compacted: false },
+  labels: {
+    name: 'labels',
+    description: 'analyst feedback: true/false-positive marks on alerted events, keyed by entity',
+    compacted: false,
+  },
   deadLetters: { name: 'dead-letters', description: 'records that could not be parsed or validated', compacted: false },
   modelVersions: { name: 'model-versions', description: 'model registry: one record per version', compacted: true },
   windowAggregates: { name: 'window-aggregates', description: 'event-time window aggregations', compacted: false },
