@@ -20,6 +20,7 @@ export const ErrorCodes = {
   S3_ACCESS: 'LOOKOUT_S3_ACCESS',
   MODEL_MISSING: 'LOOKOUT_MODEL_MISSING',
   USAGE: 'LOOKOUT_USAGE',
+  DATABASE_UNREACHABLE: 'LOOKOUT_DATABASE_UNREACHABLE',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

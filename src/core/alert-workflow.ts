@@ -1,0 +1,56 @@
+// The alert workflow, pure: an alert is open, acknowledged or resolved, and carries the analyst's
+// verdict (true or false positive) once given. Which action is allowed from which state lives here.
+
+export const alertStates = ['open', 'acknowledged', 'resolved'] as const
+export type AlertState = (typeof alertStates)[number]
+
+export const verdicts = ['true_positive', 'false_positive'] as const
+export type Verdict = (typeof verdicts)[number]
+
+export const alertActions = ['acknowledge', 'resolve', 'true_positive', 'false_positive'] as const
+export type AlertAction = (typeof alertActions)[number]
+
+export interface WorkflowPosition {
+  readonly state: AlertState
+  readonly verdict: Verdict | null
+}
+
+/** An action the alert's current state does not allow (an HTTP 409 with the current state). */
+export class InvalidTransition extends Error {
+  readonly current: WorkflowPosition
+  constructor(message: string, current: WorkflowPosition) {
+    super(message)
+    this.name = 'InvalidTransition'
+    this.current = current
+  }
+}
+
+/**
+ * Where `action` takes an alert: acknowledge an open one; resolve an open or acknowledged one;
+ * a verdict (true or false positive) is given once, and resolves the alert if it was not yet.
+ */
+export function transition(id: string, from: WorkflowPosition, action: AlertAction): WorkflowPosition {
+  const refuse = (why: string) => new InvalidTransition(`cannot ${describeAction(action)} alert ${id}: ${why}`, from)
+  if (action === 'acknowledge') {
+    if (from.state !== 'open') throw refuse(`it is ${from.state}`)
+    return { state: 'acknowledged', verdict: from.verdict }
+  }
+  if (action === 'resolve') {
+    if (from.state === 'resolved') throw refuse('it is already resolved')
+    return { state: 'resolved', verdict: from.verdict }
+  }
+  if (from.verdict !== null) throw refuse(`it is already marked ${describeVerdict(from.verdict)}`)
+  return { state: 'resolved', verdict: action }
+}
+
+export function isVerdict(action: AlertAction): action is Verdict {
+  return (verdicts as readonly string[]).includes(action)
+}
+
+export function describeVerdict(verdict: Verdict): string {
+  return verdict === 'true_positive' ? 'true positive' : 'false positive'
+}
+
+export function describeAction(action: AlertAction): string {
+  return isVerdict(action) ? `mark as ${describeVerdict(action)}` : action
+}
