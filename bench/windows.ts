@@ -54,7 +54,7 @@ function drive<T>(processor: Processor<T>, values: readonly Buffer[], timestamps
         partition: 0,
         offset: BigInt(i),
         key: undefined,
-        value: processor.decode(values[i]!, undefined),
+        value: processor.decode(values[i]!, undefined, 'in'),
         timestamp: timestamps?.[i] ?? i,
         headers: new Map(),
       })

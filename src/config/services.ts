@@ -178,6 +178,19 @@ export const serviceSettings = {
     allowed: 'an integer from 1 to 100000',
     default: 3,
   }),
+  'alert.suppressAfterFalsePositives': setting({
+    description:
+      'an entity whose alerts were marked false positive this many times raises no alerts for alert.suppressForSeconds (0 = never)',
+    schema: kinds.integer(0, 10_000),
+    allowed: 'an integer from 0 to 10000',
+    default: 3,
+  }),
+  'alert.suppressForSeconds': setting({
+    description: 'how long a suppression by false-positive marks lasts, from the mark that started it (seconds)',
+    schema: kinds.integer(1, 86_400 * 90),
+    allowed: 'an integer from 1 to 7776000 (90 days)',
+    default: 3_600,
+  }),
   'alert.console': setting({
     description: 'print alerts on the console',
     schema: kinds.boolean(),

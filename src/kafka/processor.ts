@@ -11,7 +11,7 @@ import {
   Producer,
 } from '@platformatic/kafka'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
-import { describeError } from '../errors.ts'
+import { describeError, ErrorCodes, LookoutError } from '../errors.ts'
 import { logger } from '../log.ts'
 import { connectAdmin, ensureTopics } from './admin.ts'
 import type { KafkaContext } from './context.ts'
@@ -54,8 +54,11 @@ export interface ProcessorContext {
 export interface Processor<T> {
   /** Names the consumer group, the transactional ids and the state changelog. */
   readonly name: string
-  /** Parses and validates one record; throws with a reason for records to dead-letter. */
-  decode(value: Buffer, key: string | undefined): T
+  /**
+   * Parses and validates one record of input topic `topic`; throws with a reason for records
+   * to dead-letter.
+   */
+  decode(value: Buffer, key: string | undefined, topic: string): T
   /**
    * Turns a partition's records into outputs, reading and writing the partition's store. Must
    * not depend on how the records are split into calls: after a failure the runtime calls it
@@ -70,6 +73,10 @@ export interface Processor<T> {
 }
 
 export interface RuntimeOptions {
+  /**
+   * The topics to read. Several must be co-partitioned (the same number of partitions, keyed
+   * alike): partition p of every one goes to the same instance and shares partition p's store.
+   */
   inputTopics: string[]
   /** Distinguishes instances of one processor (transactional id suffix). */
   instanceId?: string
@@ -197,6 +204,30 @@ function copyStore(store: StateStore, withPending: boolean): StateStore {
   for (const [key, value] of store.entries()) copy.restore(key, value)
   if (withPending) for (const [key, value] of store.pendingChanges()) copy.put(key, value)
   return copy
+}
+
+/**
+ * Partition p of every input topic to one member (the members sorted by id, p modulo their
+ * number), so that co-partitioned inputs meet in one instance and one store.
+ */
+export function copartitionedAssigner(
+  _current: string,
+  members: Map<string, unknown>,
+  topics: Set<string>,
+  metadata: { topics: Map<string, { partitionsCount: number }> },
+): GroupPartitionsAssignments[] {
+  const ids = [...members.keys()].sort()
+  const assignments: GroupPartitionsAssignments[] = ids.map((memberId) => ({ memberId, assignments: new Map() }))
+  for (const topic of topics) {
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0
+    for (let partition = 0; partition < count; partition++) {
+      const member = assignments[partition % ids.length]!.assignments
+      const entry = member.get(topic) ?? { topic, partitions: [] }
+      entry.partitions.push(partition)
+      member.set(topic, entry)
+    }
+  }
+  return assignments
 }
 
 function headerMap(headers: Map<Buffer, Buffer> | undefined): Map<string, string> {
@@ -383,11 +414,17 @@ export class ProcessorRuntime<T> {
   async start(): Promise<void> {
     const admin = await connectAdmin(this.#context)
     try {
-      if (this.#options.stateful) {
-        const metadata = await admin.metadata({ topics: this.#options.inputTopics })
-        const partitions = Math.max(
-          ...this.#options.inputTopics.map((t) => metadata.topics.get(t)?.partitionsCount ?? 1),
+      const inputs = this.#options.inputTopics
+      const metadata = await admin.metadata({ topics: inputs })
+      const counts = inputs.map((t) => metadata.topics.get(t)?.partitionsCount ?? 1)
+      if (new Set(counts).size > 1)
+        throw new LookoutError(
+          ErrorCodes.CONFIG_INVALID,
+          `processor ${this.#processor.name} reads ${inputs.map((t, i) => `${t} (${counts[i]} partitions)`).join(' and ')}, which must have as many partitions`,
+          { hint: 'give its input topics the same partition count (topics.partitions when Lookout creates them)' },
         )
+      if (this.#options.stateful) {
+        const partitions = Math.max(...counts)
         await ensureTopics(admin, [
           { name: this.#changelog, partitions, replicationFactor: this.#context.replicationFactor, compacted: true },
         ])
@@ -439,6 +476,7 @@ export class ProcessorRuntime<T> {
         // the client (2.12.1) loses records of large fetch responses: a 32 MB read of a topic
         // written in many transactions returned 154,423 of its 200,021 records, 1 MB reads all
         maxBytes: fetchMaxBytes,
+        ...(this.#options.inputTopics.length > 1 ? { partitionAssigner: copartitionedAssigner } : {}),
       }),
     )
     this.#consumer = consumer
@@ -820,7 +858,7 @@ export class ProcessorRuntime<T> {
             partition,
             offset: message.offset,
             key,
-            value: this.#processor.decode(message.value, key),
+            value: this.#processor.decode(message.value, key, message.topic),
             timestamp: Number(message.timestamp),
             headers: headerMap(message.headers),
           })

@@ -26,6 +26,11 @@ export const topicCatalogue = {
     description: 'analyst feedback: true/false-positive marks on alerted events, keyed by entity',
     compacted: false,
   },
+  alertSuppressions: {
+    name: 'alert-suppressions',
+    description: 'entities whose alerts are suppressed after false-positive marks, keyed by entity',
+    compacted: true,
+  },
   deadLetters: { name: 'dead-letters', description: 'records that could not be parsed or validated', compacted: false },
   modelVersions: { name: 'model-versions', description: 'model registry: one record per version', compacted: true },
   windowAggregates: { name: 'window-aggregates', description: 'event-time window aggregations', compacted: false },

@@ -13,7 +13,7 @@ import { topicName } from '../kafka/topics.ts'
 import { logger } from '../log.ts'
 import { serviceRegistry, startServiceServer } from './http.ts'
 import { serviceDefinitions } from './index.ts'
-import type { ServiceContext, ServiceDefinition, ServiceHealth, StartedService } from './service.ts'
+import type { ServiceContext, ServiceDefinition, ServiceHealth, ServiceInput, StartedService } from './service.ts'
 
 const log = logger('service')
 
@@ -129,7 +129,9 @@ function serviceContext(
         { length: instances },
         (_, i) =>
           new ProcessorRuntime(kafka, processor(i), {
-            inputTopics: [typeof input === 'string' ? topicName(kafka.topicPrefix, input) : input.topic],
+            inputTopics: (Array.isArray(input) ? input : [input]).map((one: ServiceInput) =>
+              typeof one === 'string' ? topicName(kafka.topicPrefix, one) : one.topic,
+            ),
             instanceId: options.instanceIds?.[i] ?? `${process.pid}-${i}`,
             maxBatchRecords: config['processor.maxBatch'],
             maxBatchWaitMs: config['processor.maxWaitMs'],

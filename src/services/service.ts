@@ -16,6 +16,9 @@ export interface ServiceHealth {
   [field: string]: unknown
 }
 
+/** A catalogue topic, or a topic named outside the catalogue (a declared event schema's). */
+export type ServiceInput = TopicKey | { readonly topic: string }
+
 /** What the runner hands a service's `start`. */
 export interface ServiceContext {
   readonly config: Config
@@ -26,12 +29,12 @@ export interface ServiceContext {
   readonly instances: number
   /**
    * One processor runtime per instance, reading the catalogue topic `input` (or a topic named
-   * outside the catalogue: a declared event schema's), with the runtime
+   * outside the catalogue: a declared event schema's; or several co-partitioned ones), with the runtime
    * settings (`processor.*`), the service's registry and instance ids. The runner starts them
    * after `start` returns and stops them first on the way out.
    */
   processorRuntimes<T>(
-    input: TopicKey | { readonly topic: string },
+    input: ServiceInput | readonly ServiceInput[],
     processor: (instance: number) => Processor<T>,
   ): ProcessorRuntime<unknown>[]
   /**

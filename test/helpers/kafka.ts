@@ -62,6 +62,7 @@ export interface ReadRecord {
   value: string
   partition: number
   offset: bigint
+  headers: Map<string, string>
 }
 
 /**
@@ -89,7 +90,13 @@ export async function readTopic(
   const timeout = setTimeout(() => void stream.close(), options.timeoutMs ?? 10_000)
   try {
     for await (const message of stream) {
-      records.push({ key: message.key, value: message.value, partition: message.partition, offset: message.offset })
+      records.push({
+        key: message.key,
+        value: message.value,
+        partition: message.partition,
+        offset: message.offset,
+        headers: new Map(message.headers),
+      })
       if (options.count !== undefined && records.length >= options.count) break
     }
   } finally {

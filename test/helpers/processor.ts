@@ -12,16 +12,19 @@ export class KeyedRecord {
   readonly key: string | undefined
   readonly value: unknown
   readonly timestamp: number
-  constructor(key: string | undefined, value: unknown, timestamp = 0) {
+  /** Its input topic, when not the run's (a processor with several inputs). */
+  readonly topic: string | undefined
+  constructor(key: string | undefined, value: unknown, timestamp = 0, topic?: string) {
     this.key = key
     this.value = value
     this.timestamp = timestamp
+    this.topic = topic
   }
 }
 
-/** An input record with a key (and a broker timestamp, ms). */
-export function keyed(key: string | undefined, value: unknown, timestamp = 0): KeyedRecord {
-  return new KeyedRecord(key, value, timestamp)
+/** An input record with a key (and a broker timestamp, ms; and its topic, when not the run's). */
+export function keyed(key: string | undefined, value: unknown, timestamp = 0, topic?: string): KeyedRecord {
+  return new KeyedRecord(key, value, timestamp, topic)
 }
 
 /** An input record: its value (a string, a Buffer, or anything else JSON-encoded), or a `keyed` one. */
@@ -90,13 +93,14 @@ export async function runProcessor<T>(
       const raw = record instanceof KeyedRecord ? record : new KeyedRecord(undefined, record)
       const key = raw.key
       const value = encode(raw.value)
+      const recordTopic = raw.topic ?? topic
       try {
         const input: InputRecord<T> = {
-          topic,
+          topic: recordTopic,
           partition,
           offset,
           key,
-          value: processor.decode(value, key),
+          value: processor.decode(value, key, recordTopic),
           timestamp: raw.timestamp,
           headers: new Map(),
         }
@@ -107,7 +111,7 @@ export async function runProcessor<T>(
           reason: error instanceof Error ? error.message : String(error),
           offset,
           partition,
-          topic,
+          topic: recordTopic,
           value,
         })
       }
@@ -129,7 +133,7 @@ export async function runProcessor<T>(
           reason: `process() failed: ${describeError(failure)}`,
           offset: record.offset,
           partition,
-          topic,
+          topic: record.topic,
           value: encoded.get(record)!,
         })
       }

@@ -224,7 +224,8 @@ test('alert: a record that makes process() throw is set aside; the others are al
     ...alert,
     process(records, context) {
       const outputs = alert.process(records, context)
-      if (records.some((record) => record.value.id === 'poison')) throw new Error('cannot alert on poison')
+      if (records.some((record) => 'event' in record.value && record.value.event.id === 'poison'))
+        throw new Error('cannot alert on poison')
       return outputs
     },
   }
