@@ -2,6 +2,15 @@ import { aggregationsSetting, type DeclaredAggregation } from './aggregations.ts
 import { kinds, setting } from './setting.ts'
 
 // Settings of the pipeline services (enrich, score, alert, ...).
+
+function postgresUrl(text: string): boolean {
+  try {
+    const url = new URL(text)
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== ''
+  } catch {
+    return false
+  }
+}
 const port = (service: string, value: number) =>
   setting({
     description: `HTTP port of the ${service} service (/health, /metrics)`,
@@ -31,11 +40,20 @@ export const serviceSettings = {
   }),
   'console.token': setting({
     description:
-      'token for console actions that change something (re-produce); empty = a random one generated and printed at start',
+      'token for console actions that change something (re-produce, alert actions); empty = a random one generated and printed at start',
     schema: kinds
       .optionalText()
       .refine((v) => v === '' || /^[\x21-\x7e]{16,256}$/.test(v), 'must be 16 to 256 printable characters'),
     allowed: '16 to 256 printable ASCII characters, or empty',
+    default: '',
+  }),
+  'console.databaseUrl': setting({
+    description:
+      'PostgreSQL database of the alert store (alerts, their state, verdicts and audit trail); empty = embedded SQLite, alerts.db in dataDir',
+    schema: kinds
+      .optionalText()
+      .refine((v) => v === '' || postgresUrl(v), 'must be a postgres://user:password@host:port/database URL'),
+    allowed: 'a postgres:// or postgresql:// URL, or empty',
     default: '',
   }),
   'console.maxScan': setting({

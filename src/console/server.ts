@@ -1,6 +1,6 @@
 // The console's HTTP API (fastify): every parameter validated by a JSON schema (bad input is a
-// 4xx with a message, never a 500), live updates by server-sent events, a token for every action
-// that changes something, a restrictive Content-Security-Policy on every response, and the
+// 4xx with a message, never a 500), live updates by server-sent events, the alert workflow
+// (alerts.ts), a token for every action that changes something, a restrictive Content-Security-Policy on every response, and the
 // built front end (console/dist) served as static files.
 
 import { timingSafeEqual } from 'node:crypto'
@@ -10,6 +10,7 @@ import { extname, join, resolve } from 'node:path'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { decodeScored } from '../core/pipeline/events.ts'
 import { logger } from '../log.ts'
+import { type AlertRoutesOptions, actionError, alertRoutes } from './alerts.ts'
 import { FilterError, type FilterNode, parseFilter } from './filter.ts'
 import { BadRequest, type ConsoleKafka, NotFound, partitionForKey } from './kafka.ts'
 import type { Live } from './live.ts'
@@ -37,6 +38,8 @@ export interface ConsoleServerOptions {
   maxScan: number
   /** Directory of the built front end; none = the API only. */
   webRoot?: string
+  /** The alert store and the label publisher of the alert workflow. */
+  alerts: Omit<AlertRoutesOptions, 'requireToken'>
 }
 
 const topicParam = {
@@ -136,6 +139,8 @@ export async function consoleApp(options: ConsoleServerOptions): Promise<{
     if (error instanceof NotFound) return reply.code(404).send({ error: error.message })
     if (error instanceof BadRequest) return reply.code(400).send({ error: error.message })
     if (error instanceof FilterError) return reply.code(400).send({ error: `invalid filter: ${error.message}` })
+    const failedAction = actionError(error)
+    if (failedAction) return reply.code(failedAction.status).send(failedAction.body)
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500)
       return reply.code(error.statusCode).send({ error: error.message })
     log.warn('console request failed', { url: request.url, error: error.message })
@@ -288,6 +293,8 @@ export async function consoleApp(options: ConsoleServerOptions): Promise<{
   )
 
   app.post('/api/auth', { preHandler: requireToken }, async () => ({ ok: true }))
+
+  alertRoutes(app, { ...options.alerts, requireToken })
 
   app.get('/api/groups', async () => ({ groups: await kafka.groups() }))
 

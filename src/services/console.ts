@@ -7,18 +7,40 @@ import { randomBytes } from 'node:crypto'
 import { ConsoleKafka } from '../console/kafka.ts'
 import { Live } from '../console/live.ts'
 import { consoleApp } from '../console/server.ts'
+import { openAlertStore } from '../console/store/alerts.ts'
+import { encodeLabel } from '../core/feedback.ts'
 import { connectAdmin } from '../kafka/admin.ts'
+import { topicName } from '../kafka/topics.ts'
 import { logger } from '../log.ts'
 import type { ServiceDefinition } from './service.ts'
+import { SinkDispatcher } from './sinks.ts'
 
 const log = logger('console')
 
+/** Longest wait between attempts to write an alert while the alert store's database is away. */
+const storeRetryMaxMs = 5_000
+
 export const consoleService: ServiceDefinition = {
   name: 'console',
-  description: 'the web console: topics, messages, consumer groups and lag, the live pipeline and anomalies',
+  description:
+    'the web console: topics, messages, consumer groups and lag, the live pipeline and anomalies, the alert workflow',
   section: 'console',
   async start(context) {
     const { config } = context
+    // the alert store first: a database that cannot be used stops start-up, naming its setting
+    const store = await openAlertStore({ databaseUrl: config['console.databaseUrl'], dataDir: config.dataDir })
+    context.onStop(() => store.close())
+    log.info('alert store open', { store: store.description })
+    // every raised alert into the store: the writer follows `alerts` (read_committed) and commits
+    // its position only after the row is written, so while the database is away alerts wait in
+    // Kafka, and are written when it is back; a redelivered alert is the same row
+    const writer = new SinkDispatcher(
+      context.kafka,
+      { name: 'store', deliver: async (alert, raisedAt) => void (await store.insert(alert, raisedAt)) },
+      { retryBaseMs: 250, retryMaxMs: storeRetryMaxMs, registry: context.registry },
+    )
+    context.onStop(() => writer.stop())
+    await writer.start()
     const admin = await connectAdmin(context.kafka)
     const kafka = new ConsoleKafka(context.kafka, admin)
     context.onStop(() => kafka.close())
@@ -38,7 +60,18 @@ export const consoleService: ServiceDefinition = {
     const live = new Live(kafka, config, services)
     await live.start()
     context.onStop(() => live.stop())
-    const { app, handle } = await consoleApp({ kafka, live, token, maxScan: config['console.maxScan'] })
+    const labels = topicName(context.kafka.topicPrefix, 'labels')
+    const { app, handle } = await consoleApp({
+      kafka,
+      live,
+      token,
+      maxScan: config['console.maxScan'],
+      alerts: {
+        store,
+        publishLabel: (label) =>
+          kafka.produce(labels, { key: label.entity, value: encodeLabel(label), encoding: 'utf8', headers: [] }),
+      },
+    })
     context.onStop(() => app.close())
     if (!configured)
       log.info('console token for actions that change something (set console.token to choose one)', { token })

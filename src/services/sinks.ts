@@ -22,7 +22,8 @@ export class DeliveryError extends Error {
 
 export interface Sink {
   readonly name: string
-  deliver(alert: Alert): Promise<void>
+  /** `raisedAt`: when the alert service raised it (its record's time in `alerts`, ms). */
+  deliver(alert: Alert, raisedAt: number): Promise<void>
 }
 
 function money(amount: number | undefined): string {
@@ -301,18 +302,18 @@ export class SinkDispatcher {
     for await (const message of stream as AsyncIterable<Message<Buffer, Buffer, Buffer, Buffer>>) {
       if (!this.#running) break
       const alert = JSON.parse(message.value.toString()) as Alert
-      if (!(await this.#deliverUntilAccepted(alert))) break
+      if (!(await this.#deliverUntilAccepted(alert, Number(message.timestamp)))) break
       await message.commit()
       this.delivered++
       this.#metrics.delivered.inc({ sink: this.sink.name })
     }
   }
 
-  async #deliverUntilAccepted(alert: Alert): Promise<boolean> {
+  async #deliverUntilAccepted(alert: Alert, raisedAt: number): Promise<boolean> {
     const base = this.#options.retryBaseMs ?? 500
     for (let attempt = 1; this.#running; attempt++) {
       try {
-        await this.sink.deliver(alert)
+        await this.sink.deliver(alert, raisedAt)
         this.#metrics.pending.set({ sink: this.sink.name }, 0)
         return true
       } catch (error) {

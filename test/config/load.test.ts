@@ -51,6 +51,22 @@ test('an invalid value names the setting, where it came from, the value and what
   )
 })
 
+test('console.databaseUrl: empty (the embedded store) or a PostgreSQL URL', () => {
+  assert.equal(loadConfig({ env: {} })['console.databaseUrl'], '')
+  const url = 'postgresql://lookout:secret@db.example:5432/lookout'
+  assert.equal(loadConfig({ env: { LOOKOUT_CONSOLE_DATABASE_URL: url } })['console.databaseUrl'], url)
+  for (const bad of ['mysql://db/lookout', 'db.example:5432', 'postgres:///lookout'])
+    assert.throws(
+      () => loadConfig({ env: {}, flags: { 'console.databaseUrl': bad } }),
+      (error: LookoutError) => {
+        assert.match(error.message, /console\.databaseUrl \(--console-database-url\): ".*" is not allowed/)
+        assert.match(error.describe(), /a postgres:\/\/ or postgresql:\/\/ URL, or empty/)
+        return true
+      },
+      bad,
+    )
+})
+
 test('unknown settings are refused: file keys and LOOKOUT_ variables', () => {
   assert.throws(
     () => loadConfig({ env: {}, configFile: file({ broker: { prot: 1 } }) }),

@@ -1,6 +1,9 @@
 // The console's HTTP API against the real broker: every endpoint, bad parameters answered with
 // a clear 4xx (never a 500), the token on re-produce, security headers, SSE.
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { partitionForKey } from '../../src/console/kafka.ts'
 import { createProducer } from '../../src/kafka/producer.ts'
@@ -12,13 +15,20 @@ import { ensurePipelineTopics, producePhased, serviceConfig } from '../helpers/p
 const context = testContext()
 const token = 'test-token-0123456789abcdef'
 const raw = topicName(context.topicPrefix, 'rawTransactions')
+// the console's alert store (SQLite) lives here
+const dataDir = mkdtempSync(join(tmpdir(), 'lookout-console-api-'))
 let console_: RunningService
 let base: string
 const services: RunningService[] = []
 
 before(async () => {
   await ensurePipelineTopics(context)
-  const config = serviceConfig({ 'topics.prefix': context.topicPrefix, 'console.port': 0, 'console.token': token })
+  const config = serviceConfig({
+    'topics.prefix': context.topicPrefix,
+    'console.port': 0,
+    'console.token': token,
+    dataDir,
+  })
   for (const name of ['enrich', 'score'] as const) services.push(await startService(name, config, context))
   await producePhased(context, 11, 0, 1_500)
   const producer = createProducer(context, { name: 'console-test' })
@@ -41,6 +51,7 @@ after(async () => {
   await console_?.stop()
   for (const service of services.reverse()) await service.stop()
   await deleteTopicsWithPrefix(context.topicPrefix)
+  rmSync(dataDir, { recursive: true, force: true })
 })
 
 async function get(path: string, init?: RequestInit) {

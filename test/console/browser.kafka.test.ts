@@ -5,7 +5,7 @@
 // token. It takes a screenshot of each page (docs/console/ with LOOKOUT_UPDATE_SCREENSHOTS=1).
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -33,6 +33,8 @@ const shots =
     ? resolve(root, 'docs/console')
     : resolve(tmpdir(), `lookout-console-shots-${process.pid}`)
 const context = testContext()
+// the console's alert store (SQLite) and the trainer's models live here
+const dataDir = mkdtempSync(resolve(tmpdir(), 'lookout-console-browser-'))
 const token = 'browser-test-token-0123456789'
 const raw = topicName(context.topicPrefix, 'rawTransactions')
 const evilKey = 'evil-user'
@@ -66,7 +68,7 @@ before(async () => {
       },
     )
   await ensurePipelineTopics(context)
-  const base_ = { 'topics.prefix': context.topicPrefix, 'source.port': 0 }
+  const base_ = { 'topics.prefix': context.topicPrefix, 'source.port': 0, dataDir }
   const pipelineConfig = serviceConfig(base_)
   for (const name of ['enrich', 'score', 'alert'] as const)
     services.push(await startService(name, pipelineConfig, context))
@@ -116,6 +118,7 @@ after(async () => {
   await consoleService?.stop()
   for (const service of services.reverse()) await service.stop()
   await deleteTopicsWithPrefix(context.topicPrefix)
+  rmSync(dataDir, { recursive: true, force: true })
   if (process.env.LOOKOUT_UPDATE_SCREENSHOTS !== '1') rmSync(shots, { recursive: true, force: true })
 })
 

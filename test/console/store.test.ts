@@ -18,28 +18,10 @@ import { type Migration, migrate, migrations } from '../../src/console/store/mig
 import { PostgresDatabase } from '../../src/console/store/postgres.ts'
 import { SqliteDatabase } from '../../src/console/store/sqlite.ts'
 import { InvalidTransition } from '../../src/core/alert-workflow.ts'
-import type { Alert, AlertSeverity } from '../../src/core/alerts.ts'
+import type { AlertSeverity } from '../../src/core/alerts.ts'
 import { LookoutError } from '../../src/errors.ts'
+import { testAlert } from '../helpers/alerts.ts'
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts'
-
-export function testAlert(id: string, fields: Partial<Alert> = {}): Alert {
-  return {
-    id,
-    kind: 'transaction',
-    entity: 'user_1',
-    severity: 'high',
-    score: 0.9996,
-    eventTime: 1_700_000_000_000,
-    producedAt: 1_700_000_000_100,
-    amount: 120,
-    rules: ['geo_jump'],
-    reasons: ['rule geo_jump'],
-    contributions: [],
-    modelVersion: null,
-    suppressedBefore: 0,
-    ...fields,
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'lookout-store-'))
 let postgres: TestPostgres
