@@ -11,7 +11,7 @@ import {
 } from '../../core/alert-workflow.ts'
 import type { Alert, AlertSeverity } from '../../core/alerts.ts'
 import { ErrorCodes, LookoutError } from '../../errors.ts'
-import type { Row, SqlDatabase, SqlQuery } from './database.ts'
+import { type Row, type SqlDatabase, type SqlQuery, StoreUnavailable } from './database.ts'
 import { migrate } from './migrations.ts'
 import { PostgresDatabase, redactedUrl } from './postgres.ts'
 import { SqliteDatabase } from './sqlite.ts'
@@ -262,9 +262,10 @@ export async function openAlertStore(options: { databaseUrl: string; dataDir: st
   } catch (error) {
     await db?.close().catch(() => {})
     if (error instanceof LookoutError) throw error
+    const reason = error instanceof StoreUnavailable && error.cause instanceof Error ? error.cause : (error as Error)
     throw new LookoutError(
       ErrorCodes.DATABASE_UNREACHABLE,
-      `the alert store database, ${where.text}, cannot be used: ${(error as Error).message}`,
+      `the alert store database, ${where.text}, cannot be used: ${reason.message}`,
       {
         cause: error,
         hint: databaseUrl
