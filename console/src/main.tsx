@@ -1,7 +1,8 @@
 // The console's pages, routed by the URL hash: overview, topics (and a topic's messages),
-// consumer groups, live anomalies.
+// consumer groups, live anomalies, alerts.
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
+import { AlertsPage } from './alerts.tsx'
 import { AnomaliesPage } from './anomalies.tsx'
 import { api, parseRoute, savedToken, saveToken } from './api.ts'
 import { GroupsPage } from './groups.tsx'
@@ -59,6 +60,7 @@ function App() {
   else if (section === 'topics') page = <TopicsPage />
   else if (section === 'groups') page = <GroupsPage />
   else if (section === 'anomalies') page = <AnomaliesPage selected={params.get('selected')} />
+  else if (section === 'alerts') page = <AlertsPage selected={params.get('selected')} />
   const link = (to: string, label: string) => (
     <a href={`#/${to}`} class={section === (to || 'overview') ? 'active' : ''}>
       {label}
@@ -73,6 +75,7 @@ function App() {
           {link('topics', 'Topics')}
           {link('groups', 'Consumer groups')}
           {link('anomalies', 'Live anomalies')}
+          {link('alerts', 'Alerts')}
         </nav>
         <TokenBox />
       </header>
