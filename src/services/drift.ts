@@ -1,3 +1,4 @@
+import { Gauge, type Registry } from 'prom-client'
 import {
   type DriftEvent,
   DriftMonitor,
@@ -5,9 +6,10 @@ import {
   type DriftMonitorState,
 } from '../core/drift/monitor.ts'
 import type { EventKind } from '../core/features/index.ts'
+import { decodeWithLabels, joinEvent, joinLabel, type WithLabels } from '../core/feedback-join.ts'
 import { decodeScored, type ScoredEvent } from '../core/pipeline/events.ts'
 import type { OutputRecord, Processor } from '../kafka/processor.ts'
-import { topicName } from '../kafka/topics.ts'
+import { changelogTopic, topicName } from '../kafka/topics.ts'
 import type { ServiceDefinition } from './service.ts'
 
 export interface DriftServiceOptions {
@@ -35,55 +37,112 @@ export interface RetrainingTrigger {
 
 const monitorKey = (kind: EventKind) => `monitor:${kind}`
 
+/** What the drift service remembers of a flagged event without ground truth, for a later mark. */
+interface Markable {
+  kind: EventKind
+  flagged: boolean
+  modelVersion: string | null
+  eventTime: number
+}
+
+/** The drift service's gauges of its monitors' committed state. */
+export function driftMetrics(registry?: Registry): Gauge<'kind' | 'partition' | 'source'> {
+  return new Gauge({
+    name: 'drift_ddm_labels',
+    help: "labels DDM counted (source: the event's own ground truth, or an analyst's mark joined later), per stream and partition",
+    labelNames: ['kind', 'partition', 'source'],
+    registers: registry ? [registry] : [],
+  })
+}
+
 /**
- * drift: anomaly-scores → drift-events, retraining-triggers. One DriftMonitor per stream (event
- * kind) and input partition, kept in the partition's store (so it survives restarts and moves
- * with the partition). Each partition's detectors watch its share of the stream; the trainer
- * merges the triggers of several partitions raised by one shift into one retrain.
+ * drift: anomaly-scores and labels → drift-events, retraining-triggers. One DriftMonitor per
+ * stream (event kind) and input partition, kept in the partition's store (so it survives
+ * restarts and moves with the partition). Each partition's detectors watch its share of the
+ * stream; the trainer merges the triggers of several partitions raised by one shift into one
+ * retrain. Analysts' marks (the labels topic, co-partitioned by entity) join the flagged events
+ * without ground truth in the same store (see feedback-join.ts) and feed DDM their error.
  */
-export function driftProcessor(options: DriftServiceOptions): Processor<ScoredEvent> {
+export function driftProcessor(
+  options: DriftServiceOptions,
+  labelled?: Gauge<'kind' | 'partition' | 'source'>,
+): Processor<WithLabels<ScoredEvent>> {
   const driftTopic = topicName(options.topicPrefix, 'driftEvents')
   const triggerTopic = topicName(options.topicPrefix, 'retrainingTriggers')
+  const changelog = changelogTopic(options.topicPrefix, 'lookout-drift', 'state')
   return {
     name: 'drift',
-    decode: (value) => decodeScored(value.toString()),
+    decode: decodeWithLabels(topicName(options.topicPrefix, 'labels'), decodeScored),
     process(records, { partition, store }) {
       const outputs: OutputRecord[] = []
       const monitors = new Map<EventKind, DriftMonitor>()
-      for (const record of records) {
-        const event = record.value
-        let monitor = monitors.get(event.kind)
+      const monitorOf = (kind: EventKind) => {
+        let monitor = monitors.get(kind)
         if (!monitor) {
-          const saved = store.get<DriftMonitorState>(monitorKey(event.kind))
-          monitor = new DriftMonitor(options.monitor, saved)
-          monitors.set(event.kind, monitor)
+          monitor = new DriftMonitor(options.monitor, store.get<DriftMonitorState>(monitorKey(kind)))
+          monitors.set(kind, monitor)
         }
-        const { drift, request } = monitor.update(event)
+        return monitor
+      }
+      const publish = (kind: EventKind, { drift, request }: ReturnType<DriftMonitor['update']>) => {
         if (drift) {
-          const value: DriftRecord = { ...drift, kind: event.kind, partition }
-          outputs.push({ topic: driftTopic, key: event.kind, value: JSON.stringify(value) })
+          const value: DriftRecord = { ...drift, kind, partition }
+          outputs.push({ topic: driftTopic, key: kind, value: JSON.stringify(value) })
         }
         if (request) {
           const trigger: RetrainingTrigger = {
             reason: request.reason,
-            kind: event.kind,
+            kind,
             range: request.range,
-            drift: { ...request.drift, kind: event.kind, partition },
+            drift: { ...request.drift, kind, partition },
             partition,
             requestedAt: new Date().toISOString(),
           }
-          outputs.push({ topic: triggerTopic, key: event.kind, value: JSON.stringify(trigger) })
+          outputs.push({ topic: triggerTopic, key: kind, value: JSON.stringify(trigger) })
         }
+      }
+      const markError = (event: Markable, label: 0 | 1) =>
+        publish(event.kind, monitorOf(event.kind).updateLabel({ ...event, error: event.flagged !== (label === 1) }))
+      for (const record of records) {
+        if ('label' in record.value) {
+          const joined = joinLabel<Markable>(store, record.value.label)
+          if (joined.outcome === 'joined') markError(joined.event, record.value.label.label)
+          continue
+        }
+        const event = record.value.event
+        publish(event.kind, monitorOf(event.kind).update(event))
+        const flagged = event.score >= options.monitor.threshold
+        const markable: Markable & { id: string } = {
+          id: event.id,
+          kind: event.kind,
+          flagged,
+          modelVersion: event.modelVersion,
+          eventTime: event.eventTime,
+        }
+        // an event with ground truth takes no mark, but one that came first is dropped
+        const waiting = joinEvent(store, event.entity, markable, flagged && event.label === undefined)
+        if (waiting && event.label === undefined) markError(markable, waiting.label)
       }
       for (const [kind, monitor] of monitors) store.put(monitorKey(kind), monitor.toJSON())
       return outputs
+    },
+    afterCommit(outputs) {
+      if (!labelled) return
+      for (const output of outputs) {
+        if (output.topic !== changelog || !output.key?.startsWith('monitor:') || !output.value.length) continue
+        const state = JSON.parse(output.value.toString()) as DriftMonitorState
+        const labels = { kind: output.key.slice('monitor:'.length), partition: String(output.partition) }
+        labelled.set({ ...labels, source: 'event' }, state.labelled?.event ?? 0)
+        labelled.set({ ...labels, source: 'analyst' }, state.labelled?.analyst ?? 0)
+      }
     },
   }
 }
 
 export const driftService: ServiceDefinition = {
   name: 'drift',
-  description: 'anomaly-scores → drift-events and retraining-triggers, per event kind and partition',
+  description:
+    'anomaly-scores and analysts’ labels → drift-events and retraining-triggers, per event kind and partition',
   section: 'drift',
   async start(context) {
     const { config, kafka } = context
@@ -95,6 +154,7 @@ export const driftService: ServiceDefinition = {
         trainWindowEvents: config['drift.trainWindowEvents'],
       },
     }
-    return { runtimes: context.processorRuntimes('anomalyScores', () => driftProcessor(options)) }
+    const labelled = driftMetrics(context.registry)
+    return { runtimes: context.processorRuntimes(['anomalyScores', 'labels'], () => driftProcessor(options, labelled)) }
   },
 }

@@ -1,9 +1,11 @@
+import { Gauge, type Registry } from 'prom-client'
 import type { Config } from '../config/settings.ts'
 import type { EventKind } from '../core/features/index.ts'
+import { decodeWithLabels, joinEvent, joinLabel, type WithLabels } from '../core/feedback-join.ts'
 import { type RuleOptions, ruleOptionsFrom } from '../core/kinds.ts'
 import { decodeEnriched, type EnrichedEvent } from '../core/pipeline/events.ts'
 import { type LoadedModel, PartitionScorer, type PartitionScorerState } from '../core/pipeline/scorer.ts'
-import { ShadowJudges, shadowScores } from '../core/pipeline/shadow.ts'
+import { ShadowJudges, type ShadowVerdict, shadowScores } from '../core/pipeline/shadow.ts'
 import type { KafkaContext } from '../kafka/context.ts'
 import type { OutputRecord, Processor } from '../kafka/processor.ts'
 import type { StateStore } from '../kafka/state-store.ts'
@@ -56,6 +58,25 @@ export interface ScoreOptions {
     shadow: number,
     label: 0 | 1 | undefined,
   ) => void
+  /**
+   * Told each analyst's label joined with a shadow-scored event that had none (the labels
+   * topic): the raw scores it was given then, and the label.
+   */
+  onShadowLabel?: (
+    kind: EventKind,
+    shadowVersion: string,
+    live: number | undefined,
+    shadow: number,
+    label: 0 | 1,
+  ) => void
+}
+
+/** What the score service remembers of a flagged, shadow-scored event without ground truth, for a later mark. */
+interface ShadowScored {
+  kind: EventKind
+  shadowVersion: string
+  live?: number
+  shadow: number
 }
 
 /**
@@ -65,7 +86,7 @@ export interface ScoreOptions {
  */
 export function scoreProcessor(
   options: ScoreOptions,
-): Processor<EnrichedEvent> & { scorers: WeakMap<StateStore, PartitionScorer> } {
+): Processor<WithLabels<EnrichedEvent>> & { scorers: WeakMap<StateStore, PartitionScorer> } {
   const scores = topicName(options.topicPrefix, 'anomalyScores')
   const anomalies = topicName(options.topicPrefix, 'anomalies')
   const scorers = new WeakMap<StateStore, PartitionScorer>()
@@ -73,7 +94,7 @@ export function scoreProcessor(
   return {
     name: 'score',
     scorers,
-    decode: (value) => decodeEnriched(value.toString()),
+    decode: decodeWithLabels(topicName(options.topicPrefix, 'labels'), decodeEnriched),
     process(records, { store }) {
       let scorer = scorers.get(store)
       if (!scorer) {
@@ -90,24 +111,48 @@ export function scoreProcessor(
       const outputs: OutputRecord[] = []
       // the shadow in use is fixed per batch too, like the live model
       const shadows = new Map<EventKind, LoadedModel | undefined>()
+      let events = 0
       for (const record of records) {
-        const scored = scorer.score(record.value)
+        if ('label' in record.value) {
+          const { label } = record.value
+          const joined = joinLabel<ShadowScored>(store, label)
+          if (joined.outcome === 'joined') {
+            const { kind, shadowVersion, live, shadow } = joined.event
+            options.onShadowLabel?.(kind, shadowVersion, live, shadow, label.label)
+          }
+          continue
+        }
+        events++
+        const enriched = record.value.event
+        const scored = scorer.score(enriched)
         if (options.shadow) {
-          const kind = record.value.kind
+          const kind = enriched.kind
           if (!shadows.has(kind)) shadows.set(kind, options.shadow(kind))
           const shadow = shadows.get(kind)
-          const both = shadow && shadowScores(record.value, scored, options.models(kind), shadow)
+          const both = shadow && shadowScores(enriched, scored, options.models(kind), shadow)
           if (shadow && both) {
             // recorded beside the live score, which it does not change
             scored.shadow = { modelVersion: shadow.version, isolationForest: both.shadow }
             options.onShadowScore?.(kind, shadow.version, both.live, both.shadow, scored.label)
+            if (scored.label === undefined) {
+              // an analyst may label it later, if it is flagged (alerted)
+              const remembered = {
+                id: scored.id,
+                kind,
+                shadowVersion: shadow.version,
+                ...(both.live === undefined ? {} : { live: both.live }),
+                shadow: both.shadow,
+              }
+              const waiting = joinEvent(store, scored.entity, remembered, scored.score >= options.threshold)
+              if (waiting) options.onShadowLabel?.(kind, shadow.version, both.live, both.shadow, waiting.label)
+            }
           }
         }
         const value = JSON.stringify(scored)
         outputs.push({ topic: scores, key: scored.entity, value })
         if (scored.score >= options.threshold) outputs.push({ topic: anomalies, key: scored.entity, value })
       }
-      const count = (sinceCheckpoint.get(store) ?? 0) + records.length
+      const count = (sinceCheckpoint.get(store) ?? 0) + events
       if (count >= options.checkpointEvents) {
         checkpointScorer(store, scorer)
         sinceCheckpoint.set(store, 0)
@@ -119,24 +164,39 @@ export function scoreProcessor(
 
 /**
  * The score service's shadow judge: one ShadowJudge per kind and shadow version; its verdict
- * promotes the shadow (live pointer) or clears it, once per version.
+ * promotes the shadow (live pointer) or clears it, once per version. Events labelled by their
+ * source and by analysts' marks count alike; `score_shadow_labelled_events` shows how many of
+ * each the current judge of a kind has seen.
  */
 export function shadowVerdicts(
   config: Config,
   kafka: KafkaContext,
   models: ModelRegistry,
-): NonNullable<ScoreOptions['onShadowScore']> {
+  registry?: Registry,
+): Required<Pick<ScoreOptions, 'onShadowScore' | 'onShadowLabel'>> {
   const log = logger('service')
   const judges = new ShadowJudges({
     minLabelled: config['models.shadowMinLabelled'],
     promoteAfterEvents: config['models.shadowPromoteAfterEvents'],
   })
-  return (kind, shadowVersion, live, shadow, label) => {
-    const verdict = judges.observe(kind, shadowVersion, { live, shadow }, label)
+  const labelled = new Gauge({
+    name: 'score_shadow_labelled_events',
+    help: "labelled events the shadow judge of a kind has counted for its current shadow version (source: the event's own ground truth, or an analyst's mark)",
+    labelNames: ['kind', 'source'],
+    registers: registry ? [registry] : [],
+  })
+  const decided = (kind: EventKind, shadowVersion: string, verdict: ShadowVerdict | undefined) => {
+    const counts = judges.labelled(kind)
+    if (counts) {
+      labelled.set({ kind, source: 'event' }, counts.total - counts.analyst)
+      labelled.set({ kind, source: 'analyst' }, counts.analyst)
+    }
     if (!verdict) return
     log.info(`shadow model ${verdict.decision === 'promote' ? 'promoted' : 'rejected'}`, {
       version: shadowVersion,
       reason: verdict.reason,
+      labelled: verdict.labelled,
+      analystLabelled: verdict.analystLabelled,
     })
     // another instance may decide too: the records say the same, so the race is harmless
     const records =
@@ -148,19 +208,26 @@ export function shadowVerdicts(
       log.error('cannot publish the shadow verdict', { version: shadowVersion, error: String(error) })
     })
   }
+  return {
+    onShadowScore: (kind, shadowVersion, live, shadow, label) =>
+      decided(kind, shadowVersion, judges.observe(kind, shadowVersion, { live, shadow }, label)),
+    onShadowLabel: (kind, shadowVersion, live, shadow, label) =>
+      decided(kind, shadowVersion, judges.observeLabel(kind, shadowVersion, { live, shadow }, label)),
+  }
 }
 
 export const scoreService: ServiceDefinition = {
   name: 'score',
-  description: 'enriched-features → anomaly-scores and anomalies (detectors, ensemble, rules, shadow models)',
+  description:
+    'enriched-features → anomaly-scores and anomalies (detectors, ensemble, rules, shadow models judged on labelled events and analysts’ labels)',
   section: 'score',
   async start(context) {
     const { config, kafka } = context
     const models = new ModelRegistry(kafka)
     context.onStop(() => models.stop())
     await models.start()
-    const onShadowScore = shadowVerdicts(config, kafka, models)
-    const runtimes = context.processorRuntimes('enrichedFeatures', () =>
+    const judge = shadowVerdicts(config, kafka, models, context.registry)
+    const runtimes = context.processorRuntimes(['enrichedFeatures', 'labels'], () =>
       scoreProcessor({
         topicPrefix: kafka.topicPrefix,
         threshold: config['score.threshold'],
@@ -168,7 +235,7 @@ export const scoreService: ServiceDefinition = {
         rules: ruleOptionsFrom(config),
         models: (kind) => models.liveModel(kind),
         shadow: (kind) => models.shadowModel(kind),
-        onShadowScore,
+        ...judge,
       }),
     )
     return { runtimes }

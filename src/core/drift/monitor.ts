@@ -20,6 +20,9 @@
 // The first `warmupEvents` after a model change feed neither DDM nor the score detector: the
 // ensemble's calibration is warming up.
 //
+// Events without a label of their own can be labelled later by an analyst's mark: the drift
+// service joins the mark with the event and feeds DDM its error through `updateLabel`.
+//
 // Pure and serialisable: the drift service keeps one per stream in its state store.
 import { ADWIN, type AdwinOptions } from './adwin.ts'
 import { DDM } from './ddm.ts'
@@ -35,6 +38,11 @@ export interface MonitoredEvent {
   eventTime: number
   eventNumber?: number | undefined
   phase?: string | undefined
+}
+
+/** An event labelled after it was scored: whether the scorer was wrong about it, and when and by which model it was scored. */
+export interface LabelledError extends Pick<MonitoredEvent, 'modelVersion' | 'eventTime' | 'eventNumber' | 'phase'> {
+  error: boolean
 }
 
 export interface DriftMonitorOptions {
@@ -109,6 +117,8 @@ export interface DriftMonitorState {
   readonly pendingSince: number
   readonly warmup: { n: number; mean: number; m2: number }
   readonly scoreWarmup?: { n: number; mean: number; m2: number }
+  /** Labels fed to DDM since the monitor began: the events' own, and analysts' marks. */
+  readonly labelled?: { event: number; analyst: number }
   readonly detectors: Record<string, unknown>
 }
 
@@ -138,6 +148,7 @@ export class DriftMonitor {
   #amountPh: PageHinkley
   #scorePh: PageHinkley
   #scoreWarmup: Warmup = { n: 0, mean: 0, m2: 0 }
+  #labelled = { event: 0, analyst: 0 }
 
   constructor(options: DriftMonitorOptions, state?: DriftMonitorState) {
     this.options = { ...driftMonitorDefaults, signals: driftSignals, ...options }
@@ -163,6 +174,7 @@ export class DriftMonitor {
       if (saved.amountPageHinkley) this.#amountPh = PageHinkley.fromJSON(saved.amountPageHinkley)
       if (saved.scorePageHinkley) this.#scorePh = PageHinkley.fromJSON(saved.scorePageHinkley)
       if (state.scoreWarmup) this.#scoreWarmup = { ...state.scoreWarmup }
+      if (state.labelled) this.#labelled = { ...state.labelled }
     }
   }
 
@@ -207,6 +219,7 @@ export class DriftMonitor {
     const settled = this.#seen - this.#modelSince > this.options.warmupEvents
     if (this.#watches('error') && settled && event.label !== undefined) {
       this.#ddm.update(event.score >= this.options.threshold !== (event.label === 1))
+      this.#labelled.event++
       if (this.#ddm.drift) fired.push({ signal: 'error', detector: this.#ddm })
     }
     if (this.#watches('amount') && event.amount !== undefined && Number.isFinite(event.amount)) {
@@ -224,6 +237,30 @@ export class DriftMonitor {
       }
     }
 
+    return this.#report(fired, event)
+  }
+
+  /**
+   * Feeds DDM one error of an event labelled after it was scored (an analyst's mark joined with
+   * the event: `error` = flagged XOR label). Counted only when the event was scored by the
+   * model in use (errors belong to a model) and its calibration has settled; returns a drift as
+   * `update` does.
+   */
+  updateLabel(event: LabelledError): { drift?: DriftEvent; request?: RetrainRequest } {
+    const settled = this.#seen - this.#modelSince > this.options.warmupEvents
+    if (!this.#watches('error') || !settled || event.modelVersion !== this.#modelVersion) return {}
+    this.#ddm.update(event.error)
+    this.#labelled.analyst++
+    return this.#report(this.#ddm.drift ? [{ signal: 'error', detector: this.#ddm }] : [], event)
+  }
+
+  /** Labels DDM has counted: the events' own (ground truth) and analysts' marks joined later. */
+  get labelled(): { readonly event: number; readonly analyst: number } {
+    return this.#labelled
+  }
+
+  /** A drift to publish (the first detector that fired, outside the cool-down) and the request due. */
+  #report(fired: Watched[], event: LabelledError | MonitoredEvent): { drift?: DriftEvent; request?: RetrainRequest } {
     const result: { drift?: DriftEvent; request?: RetrainRequest } = {}
     const first = fired[0]
     if (first && this.#seen > this.#cooldownUntil) {
@@ -288,6 +325,7 @@ export class DriftMonitor {
       pendingSince: this.#pendingSince,
       warmup: { ...this.#warmup },
       scoreWarmup: { ...this.#scoreWarmup },
+      labelled: { ...this.#labelled },
       detectors: {
         ddm: this.#ddm.toJSON(),
         amountAdwin: this.#amountAdwin.toJSON(),

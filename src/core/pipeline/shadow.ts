@@ -1,5 +1,6 @@
 // The judge of a shadow model: the candidate scores every event beside the live model, and
-// once enough labelled events were seen the two are compared on them (ROC-AUC of their raw
+// once enough labelled events were seen (labelled by the source's ground truth, or later by an
+// analyst's true- or false-positive mark joined with the event) the two are compared on them (ROC-AUC of their raw
 // Isolation Forest scores against the labels). The candidate is promoted when it is at least
 // as good, rejected when it is worse. Without labels it is promoted after
 // `promoteAfterEvents` events (0 = never: a person decides with `lookout models promote`).
@@ -26,6 +27,8 @@ export interface ShadowVerdict {
   reason: string
   events: number
   labelled: number
+  /** Of the labelled events, those labelled by an analyst's mark (the others carried ground truth). */
+  analystLabelled: number
   liveAuc: number | null
   shadowAuc: number | null
 }
@@ -39,6 +42,7 @@ export class ShadowJudge {
   readonly #shadow: number[] = []
   readonly #labels: number[] = []
   #positives = 0
+  #analyst = 0
 
   constructor(shadowVersion: string, options: ShadowJudgeOptions = {}) {
     this.shadowVersion = shadowVersion
@@ -52,13 +56,36 @@ export class ShadowJudge {
    */
   observe(live: number | undefined, shadow: number, label: 0 | 1 | undefined): ShadowVerdict | undefined {
     this.#events++
-    if (label !== undefined) {
-      this.#live.push(live ?? 0)
-      this.#shadow.push(shadow)
-      this.#labels.push(label)
-      this.#positives += label
-    }
+    if (label !== undefined) this.#add(live, shadow, label)
+    return this.#verdict(live)
+  }
+
+  /**
+   * The label an analyst gave an event this judge observed earlier without one (its raw scores
+   * as they were then): it counts as a labelled event. Returns a verdict once there is one.
+   */
+  observeLabel(live: number | undefined, shadow: number, label: 0 | 1): ShadowVerdict | undefined {
+    this.#add(live, shadow, label)
+    this.#analyst++
+    return this.#verdict(live)
+  }
+
+  /** Labelled events so far, and how many of them analysts labelled. */
+  get labelled(): { total: number; analyst: number } {
+    return { total: this.#labels.length, analyst: this.#analyst }
+  }
+
+  #add(live: number | undefined, shadow: number, label: 0 | 1): void {
+    this.#live.push(live ?? 0)
+    this.#shadow.push(shadow)
+    this.#labels.push(label)
+    this.#positives += label
+  }
+
+  #verdict(live: number | undefined): ShadowVerdict | undefined {
     const labelled = this.#labels.length
+    const analystLabelled = this.#analyst
+    const marked = analystLabelled > 0 ? ` (${analystLabelled} labelled by analysts)` : ''
     const bothClasses = this.#positives > 0 && this.#positives < labelled
     if (labelled >= this.minLabelled && bothClasses) {
       const shadowAuc = rocAuc(this.#shadow, this.#labels)
@@ -66,9 +93,10 @@ export class ShadowJudge {
       const better = liveAuc === null || shadowAuc >= liveAuc
       return {
         decision: better ? 'promote' : 'reject',
-        reason: `ROC-AUC on ${labelled} labelled events: shadow ${shadowAuc.toFixed(4)} vs live ${liveAuc === null ? '-' : liveAuc.toFixed(4)}`,
+        reason: `ROC-AUC on ${labelled} labelled events${marked}: shadow ${shadowAuc.toFixed(4)} vs live ${liveAuc === null ? '-' : liveAuc.toFixed(4)}`,
         events: this.#events,
         labelled,
+        analystLabelled,
         liveAuc,
         shadowAuc,
       }
@@ -79,6 +107,7 @@ export class ShadowJudge {
         reason: `${this.#events} events in shadow without enough labels`,
         events: this.#events,
         labelled,
+        analystLabelled,
         liveAuc: null,
         shadowAuc: null,
       }
@@ -143,6 +172,25 @@ export class ShadowJudges {
     const verdict = judge.observe(scores.live, scores.shadow, label)
     if (verdict) this.#decided.add(shadowVersion)
     return verdict
+  }
+
+  /**
+   * An analyst's label for an event of `kind` that `shadowVersion` scored in shadow (its raw
+   * scores as they were then); ignored when that version is no longer the kind's shadow or is
+   * decided. Returns the verdict on it once there is one.
+   */
+  observeLabel(kind: EventKind, shadowVersion: string, scores: ShadowScores, label: 0 | 1): ShadowVerdict | undefined {
+    const judge = this.#judges.get(kind)
+    if (judge?.shadowVersion !== shadowVersion || this.#decided.has(shadowVersion)) return undefined
+    const verdict = judge.observeLabel(scores.live, scores.shadow, label)
+    if (verdict) this.#decided.add(shadowVersion)
+    return verdict
+  }
+
+  /** The labelled events of the judge of `kind` (of its current shadow version). */
+  labelled(kind: EventKind): { shadowVersion: string; total: number; analyst: number } | undefined {
+    const judge = this.#judges.get(kind)
+    return judge && { shadowVersion: judge.shadowVersion, ...judge.labelled }
   }
 
   /** Lets `shadowVersion` be decided again. */
