@@ -1,8 +1,10 @@
 // Live anomalies: flagged events as they are scored (server-sent events), each detector's score
 // and the top features; one opened shows the full scored event, its features against the
-// entity's usual values, and a link to its source message in the browser.
+// entity's usual values, and a link to its source message in the browser. Below the list, the
+// entities suppressed by analysts' feedback.
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { api, type ConsoleRecord, formatNumber, formatTime, type LiveAnomaly } from './api.ts'
+import { SuppressionsPanel } from './suppressions.tsx'
 
 interface Source {
   anomaly: ConsoleRecord
@@ -104,6 +106,7 @@ export function AnomaliesPage({ selected }: { selected: string | null }) {
           </tbody>
         </table>
         {items.length === 0 ? <p class="muted">No anomalies yet.</p> : null}
+        <SuppressionsPanel />
       </div>
       {open ? <Detail key={selected ?? ''} anomaly={open} /> : null}
     </section>

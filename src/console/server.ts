@@ -14,6 +14,7 @@ import { type AlertRoutesOptions, actionError, alertRoutes } from './alerts.ts'
 import { FilterError, type FilterNode, parseFilter } from './filter.ts'
 import { BadRequest, type ConsoleKafka, NotFound, partitionForKey } from './kafka.ts'
 import type { Live } from './live.ts'
+import { currentSuppressions } from './suppressions.ts'
 
 const log = logger('console')
 
@@ -389,6 +390,7 @@ export async function consoleApp(options: ConsoleServerOptions): Promise<{
     response.on('error', close)
   }
 
+  app.get('/api/suppressions', async () => ({ suppressions: await currentSuppressions(kafka), at: Date.now() }))
   app.get('/api/anomalies/stream', (request, reply) => stream(request, reply, ['anomalies']))
   app.get('/api/overview', async () => live.overview(true))
   app.get('/api/overview/stream', (request, reply) => stream(request, reply, ['overview'], live.overview(false)))
