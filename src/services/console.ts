@@ -75,7 +75,17 @@ export const consoleService: ServiceDefinition = {
     context.onStop(() => app.close())
     if (!configured)
       log.info('console token for actions that change something (set console.token to choose one)', { token })
-    return { handle, health: () => ({ ok: true, streams: live.subscribers }) }
+    return {
+      handle,
+      health: () =>
+        writer.retrying
+          ? {
+              ok: false,
+              reason: `the alert store (${store.description}) cannot be written; new alerts wait in Kafka`,
+              streams: live.subscribers,
+            }
+          : { ok: true, streams: live.subscribers },
+    }
   },
 }
 

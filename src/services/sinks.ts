@@ -213,6 +213,8 @@ export class SinkDispatcher {
   #loop: Promise<void> | undefined
   #abort = new AbortController()
   delivered = 0
+  /** The last attempt to deliver failed: the sink is being retried. */
+  retrying = false
 
   constructor(context: KafkaContext, sink: Sink, options: DispatcherOptions) {
     this.#context = context
@@ -315,6 +317,7 @@ export class SinkDispatcher {
       try {
         await this.sink.deliver(alert, raisedAt)
         this.#metrics.pending.set({ sink: this.sink.name }, 0)
+        this.retrying = false
         return true
       } catch (error) {
         const retryAfter = error instanceof DeliveryError ? error.retryAfterMs : undefined
@@ -322,6 +325,7 @@ export class SinkDispatcher {
         const delay = retryAfter ?? Math.round(backoff / 2 + (Math.random() * backoff) / 2)
         this.#metrics.failures.inc({ sink: this.sink.name })
         this.#metrics.pending.set({ sink: this.sink.name }, 1)
+        this.retrying = true
         log.warn(`delivery to ${this.sink.name} failed (attempt ${attempt}); kept and retried in ${delay} ms`, {
           alert: alert.id,
           error: (error as Error).message,

@@ -15,7 +15,7 @@ import { createProducer } from '../../src/kafka/producer.ts'
 import { topicName } from '../../src/kafka/topics.ts'
 import { type RunningService, startService } from '../../src/services/run.ts'
 import { testAlert } from '../helpers/alerts.ts'
-import { deleteTopicsWithPrefix, readTopic, testContext } from '../helpers/kafka.ts'
+import { deleteTopics, deleteTopicsWithPrefix, readTopic, testContext } from '../helpers/kafka.ts'
 import { ensurePipelineTopics, serviceConfig } from '../helpers/pipeline.ts'
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts'
 
@@ -287,6 +287,12 @@ test('the database lost while running: actions answer 503, alerts wait in Kafka;
   await raise(meanwhile)
   // the writer keeps failing and retrying; nothing is committed past what is written
   await new Promise((done) => setTimeout(done, 3_000))
+  const health = await fetch(`${base}/health`)
+  assert.equal(health.status, 503)
+  assert.match(
+    ((await health.json()) as { reason: string }).reason,
+    /alert store .* cannot be written; new alerts wait in Kafka/,
+  )
   await postgres.start()
 
   const acked = await waitFor('an action to succeed again', async () => {
@@ -299,7 +305,27 @@ test('the database lost while running: actions answer 503, alerts wait in Kafka;
   assert.equal(acked.body.state, 'acknowledged')
   await waitFor('every alert raised meanwhile', async () => ((await total()) === before_ + 20 ? true : undefined))
   for (const alert of meanwhile) assert.equal((await call(`/api/alerts/${alert.id}`)).status, 200, alert.id)
+  assert.equal((await fetch(`${base}/health`)).status, 200)
   // no label went out for the refused mark
   const labels = await readTopic(topicName(context.topicPrefix, 'labels'), { timeoutMs: 3_000 })
   assert.ok(!labels.some((r) => decodeLabel(r.value).alertId === 'lost-0'))
+})
+
+test('a verdict whose label Kafka does not take is not saved: 502, nothing changed', async () => {
+  await raise([testAlert('unlabelled-1', { entity: 'user_nl' })])
+  await waitFor('unlabelled-1 stored', async () =>
+    (await call('/api/alerts/unlabelled-1')).status === 200 ? true : undefined,
+  )
+  await deleteTopics([topicName(context.topicPrefix, 'labels')])
+  const refused = await call('/api/alerts/unlabelled-1/actions', {
+    method: 'POST',
+    body: { action: 'false_positive', by: 'ana', comment: 'x' },
+  })
+  assert.equal(refused.status, 502)
+  assert.match(
+    refused.body.error,
+    /the verdict was not saved: its label could not be published to Kafka .*labels.*; try again/,
+  )
+  const unchanged = await call('/api/alerts/unlabelled-1')
+  assert.deepEqual([unchanged.body.state, unchanged.body.verdict, unchanged.body.actions], ['open', null, []])
 })
