@@ -5,40 +5,15 @@
 import { useEffect, useState } from 'preact/hooks'
 import {
   type AlertAction,
+  type AlertDetail,
   type AlertState,
   alertActions,
   alertStates,
+  type StoredAlert,
   transition,
   type Verdict,
 } from '../../src/core/alert-workflow.ts'
 import { api, formatTime, query } from './api.ts'
-
-interface StoredAlert {
-  id: string
-  entity: string
-  kind: string
-  severity: 'medium' | 'high' | 'critical'
-  score: number
-  eventId: string
-  eventTime: number
-  raisedAt: number
-  state: AlertState
-  verdict: Verdict | null
-  updatedAt: number
-  alert: { reasons: string[]; amount?: number; rules: string[]; modelVersion: string | null; suppressedBefore: number }
-}
-
-interface AlertDetail extends StoredAlert {
-  actions: {
-    action: AlertAction
-    by: string
-    at: number
-    comment: string
-    fromState: AlertState
-    toState: AlertState
-    verdict: Verdict | null
-  }[]
-}
 
 interface BulkResult {
   results: { id: string; status: number; error?: string }[]

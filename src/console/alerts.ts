@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import {
   type AlertAction,
+  type AlertDetail,
   alertActions,
   alertStates,
   InvalidTransition,
@@ -14,7 +15,7 @@ import {
 import { alertSeverities } from '../core/alerts.ts'
 import type { LabelRecord } from '../core/feedback.ts'
 import { logger } from '../log.ts'
-import { type AlertDetail, AlertNotFound, type AlertStore } from './store/alerts.ts'
+import { AlertNotFound, type AlertStore } from './store/alerts.ts'
 import { StoreUnavailable } from './store/database.ts'
 
 const log = logger('console')

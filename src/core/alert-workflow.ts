@@ -1,5 +1,7 @@
 // The alert workflow, pure: an alert is open, acknowledged or resolved, and carries the analyst's
-// verdict (true or false positive) once given. Which action is allowed from which state lives here.
+// verdict (true or false positive) once given. Which action is allowed from which state lives
+// here, and the shape of a stored alert and its audit trail (the store's rows, the API's answers).
+import type { Alert, AlertSeverity } from './alerts.ts'
 
 export const alertStates = ['open', 'acknowledged', 'resolved'] as const
 export type AlertState = (typeof alertStates)[number]
@@ -13,6 +15,38 @@ export type AlertAction = (typeof alertActions)[number]
 export interface WorkflowPosition {
   readonly state: AlertState
   readonly verdict: Verdict | null
+}
+
+export interface StoredAlert {
+  id: string
+  entity: string
+  kind: string
+  severity: AlertSeverity
+  score: number
+  /** The scored event the alert is about. */
+  eventId: string
+  eventTime: number
+  /** When the alert service raised it (its record's time in `alerts`). */
+  raisedAt: number
+  state: AlertState
+  verdict: Verdict | null
+  updatedAt: number
+  alert: Alert
+}
+
+/** One entry of an alert's audit trail. */
+export interface AlertActionRecord {
+  action: AlertAction
+  by: string
+  at: number
+  comment: string
+  fromState: AlertState
+  toState: AlertState
+  verdict: Verdict | null
+}
+
+export interface AlertDetail extends StoredAlert {
+  actions: AlertActionRecord[]
 }
 
 /** An action the alert's current state does not allow (an HTTP 409 with the current state). */

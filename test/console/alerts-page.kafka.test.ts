@@ -5,18 +5,18 @@
 // record on the `labels` topic; a selection is resolved at once. Screenshot: docs/console/alerts.png
 // (with LOOKOUT_UPDATE_SCREENSHOTS=1).
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
 import { after, before, test } from 'node:test'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import type { Alert, AlertSeverity } from '../../src/core/alerts.ts'
 import { decodeLabel } from '../../src/core/feedback.ts'
 import { createProducer } from '../../src/kafka/producer.ts'
 import { topicName } from '../../src/kafka/topics.ts'
 import { type RunningService, startService } from '../../src/services/run.ts'
 import { testAlert } from '../helpers/alerts.ts'
+import { launchBrowser, screenshots } from '../helpers/browser.ts'
 import { deleteTopicsWithPrefix, readTopic, testContext } from '../helpers/kafka.ts'
 import { ensurePipelineTopics, serviceConfig } from '../helpers/pipeline.ts'
 
@@ -25,12 +25,7 @@ declare const document: {
   querySelectorAll(selector: string): { length: number }
 }
 
-const root = resolve(import.meta.dirname, '../..')
-const chromiumPath = process.env.LOOKOUT_CHROMIUM ?? '/usr/bin/chromium'
-const shots =
-  process.env.LOOKOUT_UPDATE_SCREENSHOTS === '1'
-    ? resolve(root, 'docs/console')
-    : resolve(tmpdir(), `lookout-alerts-shots-${process.pid}`)
+const shots = screenshots('alerts')
 const context = testContext()
 const token = 'alerts-page-token-0123456789'
 const dataDir = mkdtempSync(resolve(tmpdir(), 'lookout-alerts-page-'))
@@ -69,16 +64,7 @@ const alerts: (Alert & { raisedAt: number })[] = Array.from({ length: 24 }, (_, 
 const byId = (id: string) => alerts.find((a) => a.id === id)!
 
 before(async () => {
-  if (!existsSync(chromiumPath))
-    throw new Error(
-      `Chromium not found at ${chromiumPath}: install it (apt-get install -y chromium) or set LOOKOUT_CHROMIUM to its executable`,
-    )
-  if (!existsSync(resolve(root, 'console/dist/index.html')))
-    execFileSync(
-      process.execPath,
-      [resolve(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'console/vite.config.ts'],
-      { cwd: root, stdio: 'inherit' },
-    )
+  browser = await launchBrowser()
   await ensurePipelineTopics(context)
   const producer = createProducer(context, { name: 'alerts-page-test' })
   await producer.send({
@@ -96,14 +82,8 @@ before(async () => {
     context,
   )
   base = `http://127.0.0.1:${console_.port}`
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'],
-  })
   page = await (await browser.newContext({ viewport: { width: 1500, height: 920 } })).newPage()
   page.setDefaultTimeout(60_000)
-  mkdirSync(shots, { recursive: true })
 })
 
 after(async () => {
@@ -111,7 +91,7 @@ after(async () => {
   await console_?.stop()
   await deleteTopicsWithPrefix(context.topicPrefix)
   rmSync(dataDir, { recursive: true, force: true })
-  if (process.env.LOOKOUT_UPDATE_SCREENSHOTS !== '1') rmSync(shots, { recursive: true, force: true })
+  shots.remove()
 })
 
 async function stored(id: string) {
@@ -219,7 +199,7 @@ test('a false-positive mark in the page is a label record on the labels topic', 
     },
   )
   assert.ok(Math.abs(Date.parse(label.at) - Date.now()) < 60_000)
-  await page.screenshot({ path: resolve(shots, 'alerts.png') })
+  await page.screenshot({ path: resolve(shots.dir, 'alerts.png') })
 })
 
 test('a selection is resolved at once; the refused ones are named', async () => {

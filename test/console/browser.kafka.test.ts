@@ -4,17 +4,17 @@
 // and a message found by key, a hostile message renders as inert text, re-produce needs the
 // token. It takes a screenshot of each page (docs/console/ with LOOKOUT_UPDATE_SCREENSHOTS=1).
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
 import { after, before, test } from 'node:test'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { createProducer } from '../../src/kafka/producer.ts'
 import { topicName } from '../../src/kafka/topics.ts'
 import { type RunningService, startService } from '../../src/services/run.ts'
 import { phasedSource } from '../../src/sources/phased.ts'
 import { runSourceCommand } from '../../src/sources/source.ts'
+import { launchBrowser, screenshots } from '../helpers/browser.ts'
 import { deleteTopicsWithPrefix, testContext } from '../helpers/kafka.ts'
 import { ensurePipelineTopics, serviceConfig } from '../helpers/pipeline.ts'
 
@@ -25,13 +25,8 @@ declare const document: {
 }
 declare const window: { __pwned?: number }
 
-const root = resolve(import.meta.dirname, '../..')
-const chromiumPath = process.env.LOOKOUT_CHROMIUM ?? '/usr/bin/chromium'
 // the README's screenshots are refreshed with LOOKOUT_UPDATE_SCREENSHOTS=1; other runs keep theirs in a temporary directory
-const shots =
-  process.env.LOOKOUT_UPDATE_SCREENSHOTS === '1'
-    ? resolve(root, 'docs/console')
-    : resolve(tmpdir(), `lookout-console-shots-${process.pid}`)
+const shots = screenshots('console')
 const context = testContext()
 // the console's alert store (SQLite) and the trainer's models live here
 const dataDir = mkdtempSync(resolve(tmpdir(), 'lookout-console-browser-'))
@@ -54,19 +49,7 @@ const dialogs: string[] = []
 const violations: string[] = []
 
 before(async () => {
-  if (!existsSync(chromiumPath))
-    throw new Error(
-      `Chromium not found at ${chromiumPath}: install it (apt-get install -y chromium) or set LOOKOUT_CHROMIUM to its executable`,
-    )
-  if (!existsSync(resolve(root, 'console/dist/index.html')))
-    execFileSync(
-      process.execPath,
-      [resolve(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'console/vite.config.ts'],
-      {
-        cwd: root,
-        stdio: 'inherit',
-      },
-    )
+  browser = await launchBrowser()
   await ensurePipelineTopics(context)
   const base_ = { 'topics.prefix': context.topicPrefix, 'source.port': 0, dataDir }
   const pipelineConfig = serviceConfig(base_)
@@ -91,11 +74,6 @@ before(async () => {
     write: () => {},
   })
 
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'],
-  })
   const browserContext = await browser.newContext({ viewport: { width: 1400, height: 900 } })
   await browserContext.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base })
   page = await browserContext.newPage()
@@ -108,7 +86,6 @@ before(async () => {
     dialogs.push(dialog.message())
     void dialog.dismiss()
   })
-  mkdirSync(shots, { recursive: true })
 })
 
 after(async () => {
@@ -119,7 +96,7 @@ after(async () => {
   for (const service of services.reverse()) await service.stop()
   await deleteTopicsWithPrefix(context.topicPrefix)
   rmSync(dataDir, { recursive: true, force: true })
-  if (process.env.LOOKOUT_UPDATE_SCREENSHOTS !== '1') rmSync(shots, { recursive: true, force: true })
+  shots.remove()
 })
 
 const number = (text: string | null) => Number((text ?? '').replace(/[^0-9.]/g, '') || 'NaN')
@@ -143,7 +120,7 @@ test('the overview shows throughput, latency, the phase and every service up', a
   )
   await new Promise((done) => setTimeout(done, 6_000))
   assert.equal(await page.textContent('[data-testid="phase"]'), 'normal')
-  await page.screenshot({ path: resolve(shots, 'overview.png'), fullPage: true })
+  await page.screenshot({ path: resolve(shots.dir, 'overview.png'), fullPage: true })
 })
 
 test('anomalies arrive live; one opened shows its features and leads to its source message', async () => {
@@ -159,7 +136,7 @@ test('anomalies arrive live; one opened shows its features and leads to its sour
   await page.click('[data-testid="anomaly"]')
   await page.waitForSelector('[data-testid="source-link"]')
   await page.waitForSelector('[data-testid="features"] tbody tr')
-  await page.screenshot({ path: resolve(shots, 'anomalies.png') })
+  await page.screenshot({ path: resolve(shots.dir, 'anomalies.png') })
   const id = (await page.textContent('[data-testid="anomaly-detail"] h2'))!.split(' ')[1]!
   await page.click('[data-testid="source-link"]')
   await page.waitForSelector('.message.highlighted [data-testid="message-value"]')
@@ -170,7 +147,7 @@ test('anomalies arrive live; one opened shows its features and leads to its sour
 test('topics are listed; a topic is browsed, filtered and searched by key; a hostile message stays text', async () => {
   await page.goto(`${base}/#/topics`)
   await page.waitForSelector(`[data-testid="topics"] a[href="#/topics/${raw}"]`)
-  await page.screenshot({ path: resolve(shots, 'topics.png') })
+  await page.screenshot({ path: resolve(shots.dir, 'topics.png') })
   await page.click(`[data-testid="topics"] a[href="#/topics/${raw}"]`)
   await page.waitForSelector('[data-testid="partitions"] tbody tr')
   await page.waitForSelector('[data-testid="message"]')
@@ -206,7 +183,7 @@ test('topics are listed; a topic is browsed, filtered and searched by key; a hos
   assert.match((await page.textContent('.message .headers'))!, /<b>bold<\/b>/)
   assert.deepEqual(dialogs, [])
   assert.deepEqual(violations, [], 'the page itself needs nothing the Content-Security-Policy refuses')
-  await page.screenshot({ path: resolve(shots, 'messages.png'), fullPage: false })
+  await page.screenshot({ path: resolve(shots.dir, 'messages.png'), fullPage: false })
 
   // re-produce: refused without the token, done with it
   await page.click('[data-testid="reproduce"]')
@@ -239,5 +216,5 @@ test('consumer groups show lag per partition in records and seconds', async () =
   )
   await page.click('[data-testid="groups"] tbody tr:has-text("enrich")')
   await page.waitForSelector('table.inner tbody tr')
-  await page.screenshot({ path: resolve(shots, 'groups.png') })
+  await page.screenshot({ path: resolve(shots.dir, 'groups.png') })
 })

@@ -5,14 +5,13 @@
 // → the console's suppressions API and the panel on the Live anomalies page show the entity.
 // Screenshot: docs/console/suppressions.png (with LOOKOUT_UPDATE_SCREENSHOTS=1).
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
 import { after, test } from 'node:test'
-import { chromium } from 'playwright-core'
 import type { SuppressionRecord } from '../../src/core/suppression.ts'
 import { type RunningService, startService } from '../../src/services/run.ts'
+import { launchBrowser, screenshots } from '../helpers/browser.ts'
 import { anomalyOf, eventually, metric, send } from '../helpers/feedback.ts'
 import { deleteTopicsWithPrefix, testContext } from '../helpers/kafka.ts'
 import { ensurePipelineTopics, serviceConfig } from '../helpers/pipeline.ts'
@@ -23,32 +22,17 @@ declare const document: {
   ): Iterable<{ textContent: string | null; lastElementChild: { textContent: string | null } | null }>
 }
 
-const root = resolve(import.meta.dirname, '../..')
-const chromiumPath = process.env.LOOKOUT_CHROMIUM ?? '/usr/bin/chromium'
-const shots =
-  process.env.LOOKOUT_UPDATE_SCREENSHOTS === '1'
-    ? resolve(root, 'docs/console')
-    : resolve(tmpdir(), `lookout-suppression-shots-${process.pid}`)
+const shots = screenshots('suppression')
 const context = testContext()
 const token = 'suppression-test-token-0123456789'
 const dataDir = mkdtempSync(resolve(tmpdir(), 'lookout-suppressions-'))
 after(async () => {
   await deleteTopicsWithPrefix(context.topicPrefix)
   rmSync(dataDir, { recursive: true, force: true })
-  if (process.env.LOOKOUT_UPDATE_SCREENSHOTS !== '1') rmSync(shots, { recursive: true, force: true })
+  shots.remove()
 })
 
 test('false-positive marks made in the console suppress the entity, and the console shows it', async () => {
-  if (!existsSync(chromiumPath))
-    throw new Error(
-      `Chromium not found at ${chromiumPath}: install it (apt-get install -y chromium) or set LOOKOUT_CHROMIUM to its executable`,
-    )
-  if (!existsSync(resolve(root, 'console/dist/index.html')))
-    execFileSync(
-      process.execPath,
-      [resolve(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'console/vite.config.ts'],
-      { cwd: root, stdio: 'inherit' },
-    )
   await ensurePipelineTopics(context)
   const config = serviceConfig({
     'topics.prefix': context.topicPrefix,
@@ -61,11 +45,7 @@ test('false-positive marks made in the console suppress the entity, and the cons
     'alert.suppressForSeconds': 3_600,
   })
   const services: RunningService[] = []
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'],
-  })
+  const browser = await launchBrowser()
   try {
     for (const name of ['alert', 'console'] as const) services.push(await startService(name, config, context))
     const [alert, console_] = services as [RunningService, RunningService]
@@ -142,8 +122,7 @@ test('false-positive marks made in the console suppress the entity, and the cons
       '1',
     ])
     assert.equal(await page.getByTestId('suppression').count(), 1, 'only the marked entity')
-    mkdirSync(shots, { recursive: true })
-    await page.getByTestId('suppressions').screenshot({ path: resolve(shots, 'suppressions.png') })
+    await page.getByTestId('suppressions').screenshot({ path: resolve(shots.dir, 'suppressions.png') })
   } finally {
     await browser.close()
     for (const service of services.reverse()) await service.stop()

@@ -4,7 +4,10 @@
 import { resolve } from 'node:path'
 import {
   type AlertAction,
+  type AlertActionRecord,
+  type AlertDetail,
   type AlertState,
+  type StoredAlert,
   transition,
   type Verdict,
   type WorkflowPosition,
@@ -15,38 +18,6 @@ import { type Row, type SqlDatabase, type SqlQuery, StoreUnavailable } from './d
 import { migrate } from './migrations.ts'
 import { PostgresDatabase, redactedUrl } from './postgres.ts'
 import { SqliteDatabase } from './sqlite.ts'
-
-export interface StoredAlert {
-  id: string
-  entity: string
-  kind: string
-  severity: AlertSeverity
-  score: number
-  /** The scored event the alert is about. */
-  eventId: string
-  eventTime: number
-  /** When the alert service raised it (its record's time in `alerts`). */
-  raisedAt: number
-  state: AlertState
-  verdict: Verdict | null
-  updatedAt: number
-  alert: Alert
-}
-
-/** One entry of an alert's audit trail. */
-export interface AlertActionRecord {
-  action: AlertAction
-  by: string
-  at: number
-  comment: string
-  fromState: AlertState
-  toState: AlertState
-  verdict: Verdict | null
-}
-
-export interface AlertDetail extends StoredAlert {
-  actions: AlertActionRecord[]
-}
 
 export interface AlertQuery {
   severity?: readonly AlertSeverity[]
