@@ -5,11 +5,16 @@ import { test } from 'node:test'
 import type { DriftMonitorState } from '../../src/core/drift/monitor.ts'
 import { encodeLabel, type LabelRecord } from '../../src/core/feedback.ts'
 import type { ScoredEvent } from '../../src/core/pipeline/events.ts'
+import type { LoadedModel } from '../../src/core/pipeline/scorer.ts'
 import { ShadowJudge, ShadowJudges } from '../../src/core/pipeline/shadow.ts'
+import { PhasedGenerator } from '../../src/core/sources/phased.ts'
+import { trainForest } from '../../src/core/training.ts'
 import { StateStore } from '../../src/kafka/state-store.ts'
 import { topicName } from '../../src/kafka/topics.ts'
 import { driftProcessor } from '../../src/services/drift.ts'
-import { keyed, restoredStore, runProcessor } from '../helpers/processor.ts'
+import { enrichProcessor } from '../../src/services/enrich.ts'
+import { scoreProcessor } from '../../src/services/score.ts'
+import { keyed, outputValues, restoredStore, runProcessor } from '../helpers/processor.ts'
 
 const prefix = 'unit.'
 const labels = topicName(prefix, 'labels')
@@ -118,4 +123,60 @@ test('shadow judge: analysts’ labels count as labelled events, and the verdict
   judges.observeLabel('transaction', 'transaction-v3', { live: 0.1, shadow: 0.2 }, 1)
   assert.ok(judges.observeLabel('transaction', 'transaction-v3', { live: 0.3, shadow: 0.1 }, 0))
   assert.equal(judges.observeLabel('transaction', 'transaction-v3', { live: 0.3, shadow: 0.1 }, 0), undefined)
+})
+
+test('score: marks of flagged shadow-scored events without ground truth reach the judge with the scores they had', async () => {
+  // phased events without their labels, enriched
+  const generator = new PhasedGenerator({ seed: 5, users: 40 })
+  const events = Array.from({ length: 1_500 }, () => {
+    const { anomaly_label: _label, ...event } = generator.next(0)
+    return event
+  })
+  const enriched = (await runProcessor(enrichProcessor(prefix), events)).outputs.map((o) => JSON.parse(String(o.value)))
+  const model = (version: string, from: number): LoadedModel => ({
+    version,
+    kind: 'transaction',
+    forest: trainForest('transaction', enriched.slice(from, from + 500), { seed: 1, nTrees: 30 }).forest,
+  })
+  const live = model('v1', 0)
+  const shadow = model('v2', 500)
+  const joined: { version: string; live: number | undefined; shadow: number; label: 0 | 1 }[] = []
+  const options = {
+    topicPrefix: prefix,
+    threshold: 0.99,
+    checkpointEvents: 500,
+    models: () => live,
+    shadow: () => shadow,
+    onShadowLabel: (_kind: string, version: string, liveScore: number | undefined, shadowScore: number, label: 0 | 1) =>
+      joined.push({ version, live: liveScore, shadow: shadowScore, label }),
+  }
+  const records = enriched.map((event) => keyed(event.entity, event))
+  const flagged = outputValues<ScoredEvent>(
+    await runProcessor(scoreProcessor(options), records),
+    topicName(prefix, 'anomalies'),
+  )
+  assert.ok(flagged.length >= 4, `${flagged.length} flagged`)
+  assert.ok(flagged.every((event) => event.label === undefined))
+  assert.deepEqual(joined, [], 'nothing joined without marks')
+
+  // the first mark comes before its event (it waits), the others after theirs; one repeated
+  const marks = flagged.slice(0, 4).map((event, i) => mark(event, i % 2 === 0 ? 0 : 1))
+  const first = records.findIndex((record) => (record.value as { id: string }).id === flagged[0]!.id)
+  const withMarks = [
+    ...records.slice(0, first),
+    asLabel(marks[0]!),
+    ...records.slice(first),
+    ...marks.slice(1).map(asLabel),
+    asLabel(marks[1]!),
+  ]
+  await runProcessor(scoreProcessor(options), withMarks, new StateStore(), { batchSize: 250 })
+  assert.deepEqual(
+    joined,
+    flagged.slice(0, 4).map((event, i) => ({
+      version: 'v2',
+      live: live.forest.score(Float64Array.from(enriched.find((e) => e.id === event.id)!.features)),
+      shadow: event.shadow!.isolationForest,
+      label: i % 2 === 0 ? 0 : 1,
+    })),
+  )
 })
