@@ -1,0 +1,92 @@
+// Pins the scorer's output on a fixed stream: every kind, with and without an offline model,
+// through the same enrich + score code as the stream. A change that moves any score, detector
+// score, rule hit or flagged event's explanation by one bit changes a digest here.
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { test } from 'node:test'
+import type { LookoutEvent } from '../../../src/core/events.ts'
+import type { EnrichedEvent, ScoredEvent } from '../../../src/core/pipeline/events.ts'
+import type { LoadedModel } from '../../../src/core/pipeline/scorer.ts'
+import { MetricGenerator } from '../../../src/core/sources/metrics.ts'
+import { PaymentGenerator } from '../../../src/core/sources/payments.ts'
+import { PhasedGenerator } from '../../../src/core/sources/phased.ts'
+import { PointGenerator } from '../../../src/core/sources/points.ts'
+import { trainForest } from '../../../src/core/training.ts'
+import { OfflinePipeline } from '../../../src/offline/offline.ts'
+
+const start = Date.UTC(2025, 0, 1)
+const threshold = 0.999
+
+/** Phased transactions (from the drift phase on), payments, points and metrics, interleaved. */
+function stream(): () => LookoutEvent {
+  const phased = new PhasedGenerator({ seed: 11 })
+  phased.fastForward(170_000)
+  const payments = new PaymentGenerator({ seed: 11, startTimeMs: start })
+  const points = new PointGenerator({ seed: 11, firstId: 0 })
+  const metrics = new MetricGenerator({ seed: 11, startTimeMs: start })
+  let i = 0
+  return () => {
+    i++
+    switch (i % 4) {
+      case 0:
+        return payments.next(start / 1000)
+      case 1:
+        return points.next(start + i * 10)
+      case 2:
+        return metrics.next()
+      default:
+        return phased.next(start / 1000)
+    }
+  }
+}
+
+interface Digests {
+  scores: string
+  explanations: string
+  flagged: number
+  withModel: number
+}
+
+function run(): Digests {
+  const next = stream()
+  const pipeline = new OfflinePipeline({ partitions: 2 })
+  const training: EnrichedEvent[] = []
+  const scored: ScoredEvent[] = []
+  for (let i = 0; i < 16_000; i++) {
+    const enriched = pipeline.enrich(next())
+    if (i < 8_000 && enriched.kind === 'transaction') training.push(enriched)
+    scored.push(pipeline.score(enriched))
+    if (i === 8_000) {
+      const { forest } = trainForest('transaction', training, { seed: 3, holdout: 0 })
+      const model: LoadedModel = { version: 'pinned', kind: 'transaction', forest }
+      pipeline.refreshModels((kind) => (kind === 'transaction' ? model : undefined))
+    }
+  }
+  const scores = createHash('sha256')
+  const explanations = createHash('sha256')
+  let flagged = 0
+  for (const event of scored) {
+    const { score, scores: detectors, rules, entityScore, modelVersion, label } = event
+    scores.update(`${JSON.stringify({ score, detectors, rules, entityScore, modelVersion, label })}\n`)
+    if (score >= threshold) {
+      flagged++
+      explanations.update(`${JSON.stringify(event.contributions)}\n`)
+    }
+  }
+  return {
+    scores: scores.digest('hex'),
+    explanations: explanations.digest('hex'),
+    flagged,
+    withModel: scored.filter((event) => event.modelVersion === 'pinned').length,
+  }
+}
+
+test('scores, detector scores, rule hits and the explanations of flagged events are pinned on a fixed stream', () => {
+  const digests = run()
+  assert.deepEqual(digests, {
+    scores: '2e8713adb4f0d72212ad34d0b094362c63dbb9f7b773cb0e92234a1d115f4b02',
+    explanations: '4705cfc0a2b701e2e40f7a5974b80e2226dd88e79d9f4b9fdc33b3d0dad515bb',
+    flagged: 695,
+    withModel: 2_000,
+  })
+})
