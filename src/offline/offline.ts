@@ -47,6 +47,8 @@ export interface OfflinePipelineOptions {
   rules?: RuleOptions
   /** Scored events also carry each detector's raw score (`raw`). */
   rawScores?: boolean
+  /** Only events scoring at least this are explained (`ScorerOptions.explainFrom`); default every event. */
+  explainFrom?: number
 }
 
 /** enrich + score in one process, state kept exactly as the two services keep it. */
@@ -64,6 +66,7 @@ export class OfflinePipeline {
     const scorerOptions = {
       ...(options.rules ? { rules: options.rules } : {}),
       ...(options.rawScores ? { rawScores: true } : {}),
+      ...(options.explainFrom === undefined ? {} : { explainFrom: options.explainFrom }),
     }
     this.#scorers = Array.from(
       { length: options.partitions },

@@ -98,12 +98,10 @@ export function scoreProcessor(
     process(records, { store }) {
       let scorer = scorers.get(store)
       if (!scorer) {
-        scorer = new PartitionScorer(
-          options.models,
-          options.seed ?? 1,
-          restoreScorer(store),
-          options.rules ? { rules: options.rules } : {},
-        )
+        scorer = new PartitionScorer(options.models, options.seed ?? 1, restoreScorer(store), {
+          ...(options.rules ? { rules: options.rules } : {}),
+          explainFrom: options.threshold,
+        })
         scorers.set(store, scorer)
       } else {
         scorer.refreshModels(options.models)

@@ -159,15 +159,8 @@ export class ScoreEnsemble {
    */
   calibrate(raw: Readonly<Record<string, number>>, ruleHits: readonly string[] = []): EnsembleScore {
     const scores: Record<string, number> = {}
-    const evidence = this.#evidence(raw, scores)
-    const calibrated = this.#observed >= this.warmup
-    let score = calibrated && evidence !== undefined ? this.#combined.cdf(evidence) : 0
-    for (const rule of ruleHits) {
-      const severity = this.rules[rule] ?? this.ruleSeverity
-      scores[`rule:${rule}`] = severity
-      if (severity > score) score = severity
-    }
-    return { score, scores, raw: { ...raw }, calibrated }
+    const score = this.#combinedScore(this.#evidence(raw, scores), ruleHits, scores)
+    return { score, scores, raw: { ...raw }, calibrated: this.#observed >= this.warmup }
   }
 
   /**
@@ -206,11 +199,41 @@ export class ScoreEnsemble {
   observe(raw: Readonly<Record<string, number>>): void {
     // Evidence is measured against the calibrations before this event joins them, exactly as
     // `calibrate` measured it.
-    const evidence = this.#evidence(raw, undefined)
-    this.detectors.forEach((name, i) => {
-      const value = raw[name]
+    this.#observe(raw, this.#evidence(raw, undefined))
+  }
+
+  /**
+   * `calibrate` then `observe` of one event, the evidence computed once: what a scorer does
+   * per event, with the same result as the two calls. The combined score and the rule
+   * severities are written into `scores`; the combined score is returned.
+   */
+  scoreAndObserve(
+    raw: Readonly<Record<string, number>>,
+    ruleHits: readonly string[],
+    scores: Record<string, number>,
+  ): number {
+    const evidence = this.#evidence(raw, scores)
+    const score = this.#combinedScore(evidence, ruleHits, scores)
+    this.#observe(raw, evidence)
+    return score
+  }
+
+  /** The combined score of an event's evidence, raised to the severity of any rule hit (written into `scores`). */
+  #combinedScore(evidence: number | undefined, ruleHits: readonly string[], scores: Record<string, number>): number {
+    let score = this.#observed >= this.warmup && evidence !== undefined ? this.#combined.cdf(evidence) : 0
+    for (const rule of ruleHits) {
+      const severity = this.rules[rule] ?? this.ruleSeverity
+      scores[`rule:${rule}`] = severity
+      if (severity > score) score = severity
+    }
+    return score
+  }
+
+  #observe(raw: Readonly<Record<string, number>>, evidence: number | undefined): void {
+    for (let i = 0; i < this.detectors.length; i++) {
+      const value = raw[this.detectors[i]!]
       if (value !== undefined && !this.#frozen.has(i)) this.#calibrators[i]!.observe(value)
-    })
+    }
     if (evidence !== undefined && !this.#combinedFrozen) this.#combined.observe(evidence)
     this.#observed++
   }
@@ -236,7 +259,7 @@ export class ScoreEnsemble {
 
   /** Weighted mean of -ln(1 - p) over the detectors present; undefined when none is. */
   #evidence(raw: Readonly<Record<string, number>>, scores: Record<string, number> | undefined): number | undefined {
-    for (const name of Object.keys(raw))
+    for (const name in raw)
       if (!this.detectors.includes(name)) throw new RangeError(`ScoreEnsemble: unknown detector ${name}`)
     let sum = 0
     let weight = 0

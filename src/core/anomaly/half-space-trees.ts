@@ -216,10 +216,15 @@ export class HalfSpaceTrees implements Detector {
       nodeBase += nodesPerTree
       internalBase += internalPerTree
     }
+    this.#endOfLearn()
+  }
+
+  /** Counts a learned event; at the end of a window the latest masses become the reference. */
+  #endOfLearn(): void {
     if (++this.#counter === this.windowSize) {
       // Pivot: swap the buffers rather than copy, then clear the new latest.
       const reference = this.#reference
-      this.#reference = latest
+      this.#reference = this.#latest
       this.#latest = reference
       reference.fill(0)
       this.#firstWindow = false
@@ -259,6 +264,50 @@ export class HalfSpaceTrees implements Detector {
       internalBase += internalPerTree
     }
     return 1 - sum / this.#maxScore
+  }
+
+  /**
+   * `score(x)` then `learn(x)` in one walk of each tree (the path is the same): the score is
+   * that of the trees before x is learned, exactly as the two calls give it.
+   */
+  scoreThenLearn(x: Float64Array): number {
+    this.#check(x)
+    const reference = this.#reference
+    const latest = this.#latest
+    const splitFeature = this.#splitFeature
+    const splitThreshold = this.#splitThreshold
+    const nodesPerTree = this.#nodesPerTree
+    const internalPerTree = this.#internalPerTree
+    const sizeLimit = this.#sizeLimit
+    const height = this.height
+    const firstWindow = this.#firstWindow
+    let sum = 0
+    for (let t = 0, nodeBase = 0, internalBase = 0; t < this.trees; t++) {
+      let node = 0
+      let weight = 1
+      // scoring stops after the first node under the size limit; learning goes on to the leaf
+      let scoring = !firstWindow
+      for (let depth = 0; depth < height; depth++) {
+        if (scoring) {
+          const mass = reference[nodeBase + node]!
+          sum += mass * weight
+          if (mass < sizeLimit) scoring = false
+          else weight *= 2
+        }
+        latest[nodeBase + node]!++
+        const value = x[splitFeature[internalBase + node]!]!
+        const left = 2 * node + 1
+        if (value < splitThreshold[internalBase + node]!) node = left
+        else if (Number.isNaN(value) && latest[nodeBase + left]! >= latest[nodeBase + left + 1]!) node = left
+        else node = left + 1
+      }
+      if (scoring) sum += reference[nodeBase + node]! * weight
+      latest[nodeBase + node]!++
+      nodeBase += nodesPerTree
+      internalBase += internalPerTree
+    }
+    this.#endOfLearn()
+    return firstWindow ? 0 : 1 - sum / this.#maxScore
   }
 
   /**

@@ -300,12 +300,13 @@ export class IsolationForest implements Detector {
     const next = this.#walkNext
     const steps = this.#steps
     const credit = new Float64Array(this.featureNames.length)
-    // The scoring walk: a leaf loops to itself, and its credit ln(size) − ln(size) is 0.
+    // The scoring walk, to the leaf (which loops to itself: its credit ln(size) − ln(size) would be 0).
     for (let t = 0; t < roots.length; t++) {
       let node = roots[t]!
       for (let step = 0; step < steps; step++) {
         const f = feature[node]!
         const child = next[node]! + +(x[f]! > threshold[node]!)
+        if (child === node) break
         credit[f]! += logSize[node]! - logSize[child]!
         node = child
       }

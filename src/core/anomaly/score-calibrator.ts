@@ -14,6 +14,7 @@
 // threshold fit on the top 5%), so extreme scores still rank against each other and the
 // CDF keeps rising towards 1.
 import { Random, type RandomState } from '../random.ts'
+import { insertSorted, lowerBound } from '../sorted.ts'
 
 export interface ScoreCalibratorOptions {
   /** Values kept (default 4096): resolution of the CDF is about 1 / capacity. */
@@ -134,9 +135,7 @@ export class ScoreCalibrator {
   }
 
   #insert(value: number): void {
-    const position = lowerBound(this.#values, this.#size, value)
-    this.#values.copyWithin(position + 1, position, this.#size)
-    this.#values[position] = value
+    insertSorted(this.#values, this.#size, value)
     this.#size++
   }
 
@@ -150,16 +149,4 @@ export class ScoreCalibrator {
     for (let i = n - k; i < n; i++) excess += this.#values[i]! - threshold
     return excess / k
   }
-}
-
-/** First index in values[0, n) whose value is ≥ x. */
-function lowerBound(values: Float64Array, n: number, x: number): number {
-  let low = 0
-  let high = n
-  while (low < high) {
-    const middle = (low + high) >>> 1
-    if (values[middle]! < x) low = middle + 1
-    else high = middle
-  }
-  return low
 }

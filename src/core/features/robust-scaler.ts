@@ -21,6 +21,7 @@
 // `refreshEvery` while the reservoir fills and every 8 × `refreshEvery` after, so the scaling
 // follows slow drift without changing (or costing a sort) on every event.
 import { Random, type RandomState } from '../random.ts'
+import { insertSorted, replaceSorted } from '../sorted.ts'
 
 export interface RobustScalerOptions {
   readonly dimensions: number
@@ -56,6 +57,8 @@ export class RobustScaler {
   readonly horizon: number
   readonly refreshEvery: number
   readonly #values: number[][]
+  /** The same values of each feature, kept sorted as they change (the quantiles are read off them). */
+  readonly #sorted: Float64Array[]
   readonly #median: Float64Array
   readonly #scale: Float64Array
   #observed = 0
@@ -75,6 +78,7 @@ export class RobustScaler {
     if (!Number.isInteger(this.refreshEvery) || this.refreshEvery < 1)
       throw new RangeError(`RobustScaler: refreshEvery is ${this.refreshEvery}; expected an integer ≥ 1`)
     this.#values = Array.from({ length: this.dimensions }, () => [])
+    this.#sorted = Array.from({ length: this.dimensions }, () => new Float64Array(this.capacity))
     this.#median = new Float64Array(this.dimensions)
     this.#scale = new Float64Array(this.dimensions)
     this.#random = new Random(options.seed ?? robustScalerDefaults.seed)
@@ -93,6 +97,7 @@ export class RobustScaler {
       if (values.length > state.capacity)
         throw new RangeError('robust-scaler state holds more values than its capacity')
       scaler.#values[f] = values.map(Number)
+      scaler.#sorted[f]!.set(Float64Array.from(scaler.#values[f]!).sort())
     })
     scaler.#observed = state.observed
     scaler.#random = new Random(state.random)
@@ -132,8 +137,13 @@ export class RobustScaler {
         const value = x[f]!
         const values = this.#values[f]!
         const stored = Number.isFinite(value) ? value : (values[values.length - 1] ?? 0)
-        if (slot < 0) values.push(stored)
-        else values[slot] = stored
+        if (slot < 0) {
+          insertSorted(this.#sorted[f]!, values.length, stored)
+          values.push(stored)
+        } else {
+          replaceSorted(this.#sorted[f]!, values.length, values[slot]!, stored)
+          values[slot] = stored
+        }
       }
     }
     // while the reservoir fills, often; once full it changes slowly (capacity / horizon of the
@@ -160,8 +170,8 @@ export class RobustScaler {
 
   #refresh(): void {
     for (let f = 0; f < this.dimensions; f++) {
-      const sorted = Float64Array.from(this.#values[f]!).sort()
-      const n = sorted.length
+      const sorted = this.#sorted[f]!
+      const n = this.#values[f]!.length
       if (n === 0) continue
       const q = (p: number) => sorted[Math.floor(p * (n - 1))]!
       this.#median[f] = q(0.5)

@@ -2,11 +2,10 @@
 // Pure and deterministic: the same events in the same order give the same scores, which is
 // what makes offline scoring of a file equal to the stream.
 import type { Contribution } from '../anomaly/detector.ts'
-import { type EnsembleScore, ScoreEnsemble, type ScoreEnsembleState } from '../anomaly/ensemble.ts'
+import { ScoreEnsemble, type ScoreEnsembleState } from '../anomaly/ensemble.ts'
 import { HalfSpaceTrees, type HalfSpaceTreesState } from '../anomaly/half-space-trees.ts'
 import type { IsolationForest } from '../anomaly/isolation-forest.ts'
 import { EntityZScoreDetector } from '../anomaly/robust-zscore.ts'
-import type { RuleHit } from '../anomaly/rules.ts'
 import type { SeriesDetector } from '../anomaly/series.ts'
 import type { EventKind } from '../features/index.ts'
 import { RobustScaler, type RobustScalerState } from '../features/robust-scaler.ts'
@@ -25,6 +24,12 @@ export interface ScorerOptions {
   rules?: RuleOptions
   /** Also return each detector's raw score (`raw`); offline evaluation ranks by them. */
   rawScores?: boolean
+  /**
+   * Events whose score is at least this are explained (`contributions`, the features that
+   * contributed most); the others carry an empty list. Default 0: every event. The score
+   * service explains what it flags (score.threshold): only anomalies are read for it.
+   */
+  explainFrom?: number
 }
 
 /**
@@ -54,6 +59,7 @@ class KindScorer {
   readonly entry: KindEntry<EventKind>
   readonly rules: RuleOptions
   readonly rawScores: boolean
+  readonly explainFrom: number
   readonly names: readonly string[]
   readonly scaler: RobustScaler
   readonly hst: HalfSpaceTrees
@@ -69,14 +75,14 @@ class KindScorer {
     kind: EventKind,
     model: LoadedModel | undefined,
     seed: number,
-    rules: RuleOptions,
+    options: Required<ScorerOptions>,
     state?: KindScorerState,
-    rawScores = false,
   ) {
     this.kind = kind
-    this.rawScores = rawScores
+    this.rawScores = options.rawScores
+    this.explainFrom = options.explainFrom
     this.entry = kindOf(kind)
-    this.rules = rules
+    this.rules = options.rules
     this.names = this.entry.features.schema.names
     const dimensions = this.names.length
     this.#x = new Float64Array(dimensions)
@@ -137,7 +143,9 @@ class KindScorer {
     const x = this.#x
     for (let i = 0; i < x.length; i++) x[i] = event.features[i] ?? 0
     this.scaler.transform(x, this.#scaled)
-    const raw: Partial<Record<DetectorName, number>> = { half_space_trees: this.hst.score(this.#scaled) }
+    // Half-Space Trees score the event and learn it in one walk; nothing below reads them before
+    // the explanation, which comes after learning as it always has
+    const raw: Partial<Record<DetectorName, number>> = { half_space_trees: this.hst.scoreThenLearn(this.#scaled) }
     if (this.zscore) raw.entity_zscore = this.zscore.score(x)
     if (this.model) raw.isolation_forest = this.model.forest.score(x)
     const entityDetector = this.entry.entityDetector
@@ -149,43 +157,41 @@ class KindScorer {
       }
       raw[entityDetector.name] = detector.update(event.eventTime, entityDetector.value(event.event))
     }
-    const hits = this.#rules(event)
-    const combined: EnsembleScore = this.ensemble.calibrate(
-      raw as Record<string, number>,
-      hits.map((hit) => hit.rule),
-    )
-    this.ensemble.observe(raw as Record<string, number>)
+    const rules = this.#rules(event)
+    const scores: Record<string, number> = {}
+    const score = this.ensemble.scoreAndObserve(raw as Record<string, number>, rules, scores)
     this.scaler.observe(x)
-    this.hst.learn(this.#scaled)
-    const contributions: Contribution[] = (
-      this.model ? this.model.forest.explain(x, 5) : this.hst.explain(this.#scaled, 5)
-    )
-      .slice(0, 5)
-      .map((c) => ({ feature: c.feature, weight: Math.round(c.weight * 1000) / 1000 }))
-    return {
+    // explained after learning, so an explanation is the same whichever events get one
+    const contributions: Contribution[] =
+      score >= this.explainFrom
+        ? (this.model ? this.model.forest.explain(x, 5) : this.hst.explain(this.#scaled, 5))
+            .slice(0, 5)
+            .map((c) => ({ feature: c.feature, weight: Math.round(c.weight * 1000) / 1000 }))
+        : []
+    const scored: ScoredEvent = {
       kind: event.kind,
       id: event.id,
       entity: event.entity,
       eventTime: event.eventTime,
       producedAt: event.producedAt,
-      score: combined.score,
-      scores: combined.scores as Record<string, number>,
-      rules: hits.map((hit) => hit.rule),
+      score,
+      scores,
+      rules,
       contributions,
       modelVersion: this.model?.version ?? null,
-      ...(entityDetector ? { entityScore: raw[entityDetector.name]! } : {}),
-      ...(this.rawScores ? { raw: { ...raw } as Record<string, number> } : {}),
-      ...this.entry.truth(event.event),
     }
+    if (entityDetector) scored.entityScore = raw[entityDetector.name]!
+    if (this.rawScores) scored.raw = { ...raw } as Record<string, number>
+    return Object.assign(scored, this.entry.truth(event.event))
   }
 
-  /** The kind's rules on the event, with its entity's rule state (kept per entity). */
-  #rules(event: EnrichedEvent): RuleHit[] {
+  /** The names of the kind's rules that fire on the event, with its entity's rule state (kept per entity). */
+  #rules(event: EnrichedEvent): string[] {
     const rules = this.entry.rules
     if (!rules) return []
     const { hits, next } = rules.step(event.event, event.eventTime, this.ruleStates.get(event.entity), this.rules)
     if (next !== undefined) this.ruleStates.set(event.entity, next)
-    return hits
+    return hits.map((hit) => hit.rule)
   }
 
   toJSON(): KindScorerState {
@@ -211,8 +217,7 @@ export interface PartitionScorerState {
 export class PartitionScorer {
   readonly #kinds = new Map<EventKind, KindScorer>()
   readonly #seed: number
-  readonly #rules: RuleOptions
-  readonly #rawScores: boolean
+  readonly #options: Required<ScorerOptions>
   #models: (kind: EventKind) => LoadedModel | undefined
 
   constructor(
@@ -223,17 +228,19 @@ export class PartitionScorer {
   ) {
     this.#models = models
     this.#seed = seed
-    this.#rules = options.rules ?? {}
-    this.#rawScores = options.rawScores ?? false
+    this.#options = {
+      rules: options.rules ?? {},
+      rawScores: options.rawScores ?? false,
+      explainFrom: options.explainFrom ?? 0,
+    }
     for (const [kind, saved] of Object.entries(state?.kinds ?? {}) as [EventKind, KindScorerState][]) {
       const model = models(kind)
       const scorer = new KindScorer(
         kind,
         saved.modelVersion === (model?.version ?? null) ? model : undefined,
         seed,
-        this.#rules,
+        this.#options,
         saved,
-        this.#rawScores,
       )
       scorer.useModel(model, seed)
       this.#kinds.set(kind, scorer)
@@ -249,7 +256,7 @@ export class PartitionScorer {
   score(event: EnrichedEvent): ScoredEvent {
     let scorer = this.#kinds.get(event.kind)
     if (!scorer) {
-      scorer = new KindScorer(event.kind, this.#models(event.kind), this.#seed, this.#rules, undefined, this.#rawScores)
+      scorer = new KindScorer(event.kind, this.#models(event.kind), this.#seed, this.#options)
       this.#kinds.set(event.kind, scorer)
     }
     return scorer.score(event)

@@ -111,3 +111,20 @@ test('missing detectors are skipped; unknown names and bad options are errors', 
   assert.throws(() => new ScoreEnsemble({ detectors: [] }), /non-empty/)
   assert.throws(() => new ScoreEnsemble({ detectors: ['a'], rules: { r: 2 } }), /rules\.r is 2/)
 })
+
+test('scoreAndObserve scores as calibrate and learns as observe', () => {
+  const random = new Random(9)
+  const twoCalls = new ScoreEnsemble({ detectors: ['forest', 'zscore'], seed: 1, warmup: 50 })
+  const oneCall = new ScoreEnsemble({ detectors: ['forest', 'zscore'], seed: 1, warmup: 50 })
+  for (let i = 0; i < 3_000; i++) {
+    const raw: Record<string, number> =
+      i % 5 === 0 ? { forest: random.next() } : { forest: random.next(), zscore: random.normal(0, 1) }
+    const rules = i % 97 === 0 ? ['burst'] : []
+    const expected = twoCalls.calibrate(raw, rules)
+    twoCalls.observe(raw)
+    const scores: Record<string, number> = {}
+    assert.equal(oneCall.scoreAndObserve(raw, rules, scores), expected.score)
+    assert.deepEqual(scores, expected.scores)
+  }
+  assert.deepEqual(oneCall.toJSON(), twoCalls.toJSON())
+})

@@ -124,3 +124,16 @@ test('rejects bad settings and bad states with errors that name them', () => {
   assert.throws(() => fromJSON({ ...riverExampleForest, referenceMass: [1] }), /referenceMass/)
   assert.throws(() => fromJSON({ ...riverExampleForest, type: 'isolation-forest' }), /type/)
 })
+
+test('scoreThenLearn gives the scores and the state of score then learn, missing values included', () => {
+  const twoCalls = new HalfSpaceTrees({ dimensions: 3, trees: 5, height: 4, windowSize: 20, seed: 42 })
+  const oneWalk = new HalfSpaceTrees({ dimensions: 3, trees: 5, height: 4, windowSize: 20, seed: 42 })
+  const rows = smallStream(200)
+  for (let i = 0; i < rows.length; i += 7) rows[i]![i % 3] = Number.NaN
+  for (const row of rows) {
+    const expected = twoCalls.score(row)
+    twoCalls.learn(row)
+    assert.equal(oneWalk.scoreThenLearn(row), expected)
+  }
+  assert.deepEqual(oneWalk.toJSON(), twoCalls.toJSON())
+})
