@@ -2,16 +2,8 @@
 // of their alerts false positive: since when, until when, how many marks, and how many alerts
 // the suppression held back. Refreshed every 5 s.
 import { useEffect, useState } from 'preact/hooks'
+import type { SuppressionRecord as Suppression } from '../../src/core/suppression.ts'
 import { api, formatTime } from './api.ts'
-
-export interface Suppression {
-  entity: string
-  since: string
-  until: string
-  falsePositives: number
-  eventIds: string[]
-  suppressedAlerts: number
-}
 
 export function SuppressionsPanel() {
   const [items, setItems] = useState<Suppression[] | null>(null)

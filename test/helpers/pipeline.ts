@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { loadConfig } from '../../src/config/load.ts'
 import type { Config, SettingKey } from '../../src/config/settings.ts'
+import { entityKeyOf } from '../../src/core/features/index.ts'
+import { type EnrichedEvent, enrich } from '../../src/core/pipeline/events.ts'
 import { PhasedGenerator } from '../../src/core/sources/phased.ts'
 import { catalogueTopics, connectAdmin, ensureTopics } from '../../src/kafka/admin.ts'
 import type { KafkaContext } from '../../src/kafka/context.ts'
@@ -93,4 +95,17 @@ export async function recordingServer(
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : 0
   return { url: `http://127.0.0.1:${port}`, received, server }
+}
+
+/** The first `count` phased events of `seed`, enriched in order as the enrich service would. */
+export function enrichedPhased(seed: number, count: number): EnrichedEvent[] {
+  const generator = new PhasedGenerator({ seed })
+  const state = new Map<string, unknown>()
+  return Array.from({ length: count }, () => {
+    const event = generator.next(0)
+    const entity = entityKeyOf(event)
+    const { enriched, nextState } = enrich(event, state.get(entity))
+    state.set(entity, nextState)
+    return enriched
+  })
 }

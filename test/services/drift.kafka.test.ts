@@ -12,16 +12,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import type { DriftMonitorState } from '../../src/core/drift/monitor.ts'
-import { entityKeyOf } from '../../src/core/features/index.ts'
-import { type EnrichedEvent, enrich, type ScoredEvent } from '../../src/core/pipeline/events.ts'
-import { PhasedGenerator } from '../../src/core/sources/phased.ts'
+import type { ScoredEvent } from '../../src/core/pipeline/events.ts'
 import { changelogTopic, topicName } from '../../src/kafka/topics.ts'
 import type { DriftRecord, RetrainingTrigger } from '../../src/services/drift.ts'
 import { ModelRegistry, publishRegistryRecords, rollbackRecords, waitForLive } from '../../src/services/models.ts'
 import { type RunningService, startService } from '../../src/services/run.ts'
 import { trainAndPublish } from '../../src/services/train.ts'
 import { deleteTopicsWithPrefix, readTopic, testContext } from '../helpers/kafka.ts'
-import { ensurePipelineTopics, producePhased, serviceConfig } from '../helpers/pipeline.ts'
+import { enrichedPhased, ensurePipelineTopics, producePhased, serviceConfig } from '../helpers/pipeline.ts'
 
 const context = testContext()
 const dataDir = mkdtempSync(join(tmpdir(), 'lookout-drift-'))
@@ -38,18 +36,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
-}
-
-function enrichedPhased(seed: number, count: number): EnrichedEvent[] {
-  const generator = new PhasedGenerator({ seed })
-  const state = new Map<string, unknown>()
-  return Array.from({ length: count }, () => {
-    const event = generator.next(0)
-    const entity = entityKeyOf(event)
-    const { enriched, nextState } = enrich(event, state.get(entity))
-    state.set(entity, nextState)
-    return enriched
-  })
 }
 
 test('drift after each transition, a trigger, a new version hot-swapped without gap or duplicate, and rollback', async () => {

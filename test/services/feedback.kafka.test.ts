@@ -7,9 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import { entityKeyOf } from '../../src/core/features/index.ts'
 import type { LabelRecord } from '../../src/core/feedback.ts'
-import { type EnrichedEvent, enrich, type ScoredEvent } from '../../src/core/pipeline/events.ts'
+import type { ScoredEvent } from '../../src/core/pipeline/events.ts'
 import { PhasedGenerator } from '../../src/core/sources/phased.ts'
 import { topicName } from '../../src/kafka/topics.ts'
 import { ModelRegistry, waitForLive } from '../../src/services/models.ts'
@@ -17,7 +16,7 @@ import { type RunningService, startService } from '../../src/services/run.ts'
 import { trainAndPublish } from '../../src/services/train.ts'
 import { eventually, metric, send, sendMarks } from '../helpers/feedback.ts'
 import { deleteTopicsWithPrefix, readTopic, testContext } from '../helpers/kafka.ts'
-import { ensurePipelineTopics, serviceConfig } from '../helpers/pipeline.ts'
+import { enrichedPhased, ensurePipelineTopics, serviceConfig } from '../helpers/pipeline.ts'
 
 const context = testContext()
 const dataDir = mkdtempSync(join(tmpdir(), 'lookout-feedback-'))
@@ -25,18 +24,6 @@ after(async () => {
   await deleteTopicsWithPrefix(context.topicPrefix)
   rmSync(dataDir, { recursive: true, force: true })
 })
-
-function enrichedPhased(seed: number, count: number): EnrichedEvent[] {
-  const generator = new PhasedGenerator({ seed })
-  const state = new Map<string, unknown>()
-  return Array.from({ length: count }, () => {
-    const event = generator.next(0)
-    const entity = entityKeyOf(event)
-    const { enriched, nextState } = enrich(event, state.get(entity))
-    state.set(entity, nextState)
-    return enriched
-  })
-}
 
 const marks = 10
 
