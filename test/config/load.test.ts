@@ -67,6 +67,28 @@ test('console.databaseUrl: empty (the embedded store) or a PostgreSQL URL', () =
     )
 })
 
+test('alert suppression settings: defaults, and an invalid value stops start-up naming the setting', () => {
+  const config = loadConfig({ env: {} })
+  assert.equal(config['alert.suppressAfterFalsePositives'], 3)
+  assert.equal(config['alert.suppressForSeconds'], 3_600)
+  assert.equal(
+    loadConfig({ env: { LOOKOUT_ALERT_SUPPRESS_AFTER_FALSE_POSITIVES: '0' } })['alert.suppressAfterFalsePositives'],
+    0,
+  )
+  assert.throws(
+    () => loadConfig({ env: {}, flags: { 'alert.suppressForSeconds': '0' } }),
+    (error: LookoutError) => {
+      assert.match(error.message, /alert\.suppressForSeconds \(--alert-suppress-for-seconds\): "0" is not allowed/)
+      assert.match(error.describe(), /an integer from 1 to 7776000 \(90 days\)/)
+      return true
+    },
+  )
+  assert.throws(
+    () => loadConfig({ env: { LOOKOUT_ALERT_SUPPRESS_AFTER_FALSE_POSITIVES: 'three' } }),
+    /alert\.suppressAfterFalsePositives \(LOOKOUT_ALERT_SUPPRESS_AFTER_FALSE_POSITIVES\): "three" is not allowed/,
+  )
+})
+
 test('unknown settings are refused: file keys and LOOKOUT_ variables', () => {
   assert.throws(
     () => loadConfig({ env: {}, configFile: file({ broker: { prot: 1 } }) }),
