@@ -111,6 +111,8 @@ export function driftProcessor(
         }
         const event = record.value.event
         publish(event.kind, monitorOf(event.kind).update(event))
+        // an event with ground truth keeps it: a mark of it is never joined
+        if (event.label !== undefined) continue
         const flagged = event.score >= options.monitor.threshold
         const markable: Markable & { id: string } = {
           id: event.id,
@@ -119,9 +121,8 @@ export function driftProcessor(
           modelVersion: event.modelVersion,
           eventTime: event.eventTime,
         }
-        // an event with ground truth takes no mark, but one that came first is dropped
-        const waiting = joinEvent(store, event.entity, markable, flagged && event.label === undefined)
-        if (waiting && event.label === undefined) markError(markable, waiting.label)
+        const waiting = joinEvent(store, event.entity, markable, flagged)
+        if (waiting) markError(markable, waiting.label)
       }
       for (const [kind, monitor] of monitors) store.put(monitorKey(kind), monitor.toJSON())
       return outputs
