@@ -8,8 +8,11 @@
 // Then, on their own: Random Cut Forest (score then learn), the per-entity robust z-score
 // (robust z of the amount against the entity's history, the detector's score, then the history
 // update: the work the pipeline does per event) and the series detector (update per point).
+// Then the whole per-event scoring of the score service (bench/detectors-scorer.ts: every
+// detector, the calibrated ensemble, rules, explanations of flagged events).
 // Rates are medians of repeats after a warm-up; the accuracy checks of the two reference
-// benches (ROC-AUC against scikit-learn and River) are printed with the targets.
+// benches (ROC-AUC against scikit-learn and River) are printed with the targets. Writes
+// bench/results/detectors.json.
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { RandomCutForest } from '../src/core/anomaly/random-cut-forest.ts'
@@ -23,7 +26,9 @@ import {
 import { SeriesDetector } from '../src/core/anomaly/series.ts'
 import { Random } from '../src/core/random.ts'
 import { measureIsolationForest } from './detectors-isolation-forest.ts'
+import { measureScorer } from './detectors-scorer.ts'
 import { makeStream, measureStreaming, median, runOurs } from './detectors-streaming.ts'
+import { writeResults } from './lib/results.ts'
 
 const { values } = parseArgs({ options: { seed: { type: 'string', default: '42' } } })
 const seed = Number(values.seed)
@@ -98,6 +103,7 @@ const streaming = measureStreaming(50_000, 5, seed)
 const randomCutForest = randomCutForestRate()
 const entityZScore = entityZScoreRate()
 const series = seriesRate()
+const scorer = measureScorer(seed)
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
 const ratio = (a: number, b: number) => `${(a / b).toFixed(a / b >= 10 ? 0 : 2)}×`
@@ -126,6 +132,20 @@ const rows: [string, string, string, string][] = [
   ['Random Cut Forest, score + learn (30 trees)', fmt(randomCutForest), '(no River counterpart)', ''],
   ['entity robust z-score, z + score + update', fmt(entityZScore), '', ''],
   ['series detector, update', fmt(series), '', ''],
+  [
+    'whole scoring, no model (PartitionScorer.score)',
+    fmt(scorer.noModel),
+    `every event explained: ${fmt(scorer.withModelExplainAll)} (with a model)`,
+    '',
+  ],
+  [
+    'whole scoring, with a model',
+    fmt(scorer.withModel),
+    `Isolation Forest alone, one event: ${fmt(forest.rates.oursSingle)}`,
+    '',
+  ],
+  ['  same, per CPU-second', fmt(scorer.withModelCpu), '', ''],
+  ["  same, and the scored record's JSON", fmt(scorer.withModelAndJson), '', ''],
 ]
 const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((row) => row[c]!.length)))
 console.log(`Detectors — seed ${seed}, Node ${process.versions.node}; medians of repeats after a warm-up (wall clock)`)
@@ -152,6 +172,9 @@ console.log(
   `  Half-Space Trees against River: ROC-AUC ours ${streaming.rocAuc.ours.toFixed(4)}, River ${streaming.rocAuc.river.toFixed(4)}; ` +
     `on River's own forest ${streaming.sameForest.identical}/${streaming.events} scores identical`,
 )
+console.log(
+  `  whole per-event scoring (all detectors, calibration, ensemble; explanations of flagged events) ≥ 200,000 events/s: ${fmt(scorer.withModel)} wall → ${met(scorer.withModel >= 200_000)}; ${fmt(scorer.withModelCpu)} per CPU-second → ${met(scorer.withModelCpu >= 200_000)}`,
+)
 console.log('')
 console.log(
   `Isolation Forest: ${forest.columns} features, ${fmt(forest.trainRows)} train / ${fmt(forest.testRows)} test rows, ${forest.outliers} outliers; ` +
@@ -162,3 +185,12 @@ console.log(
     .map((l) => l.toFixed(2))
     .join(' ')} (2 cores; other work shares the machine)`,
 )
+writeResults('detectors', `node bench/detectors.ts --seed ${seed}`, {
+  seed,
+  isolationForest: { rates: forest.rates, rocAuc: forest.rocAuc, sklearnVersion: forest.sklearnVersion },
+  halfSpaceTrees: { rates: streaming.rates, rocAuc: streaming.rocAuc, riverVersion: streaming.riverVersion },
+  randomCutForest,
+  entityZScore,
+  series,
+  scorer,
+})

@@ -1,10 +1,18 @@
 // The whole pipeline on a local broker, exactly-once on: phased source → enrich → score →
-// alert, each service its own process.
+// alert, each service its own process, and its references in the same run.
 //   node bench/pipeline.ts [backlogEvents] [latencySeconds]
+//   (BENCH_KAFKA_PORT: the broker's port, default 19692; BENCH_LATENCY_RATES: default 2000,10000;
+//   BENCH_ONLY=throughput|latency: that part alone; BENCH_CPU_PROF=<dir>: CPU profiles of the services)
 // 1. Throughput: a backlog of phased events is processed; the rate at which scores appear
-//    is the highest rate the pipeline sustains.
-// 2. Latency at 2,000 events/s: production → score and production → alert, p50 and p99.
-// 3. The Kafka baseline (Kafka's own producer and consumer tools, 300-byte records) in the same run.
+//    is the highest rate the pipeline sustains. Then the bytes per record of every topic.
+// 2. The ceiling: the same topology with identity processors (bench/lib/identity-service.ts:
+//    same runtime, same exactly-once transactions, records of the sizes just measured) on the
+//    same backlog; Lookout's throughput is reported as a share of it.
+// 3. The batched Python peer (bench/reference/pipeline_peer.py: confluent-kafka + scikit-learn,
+//    no enrichment, no exactly-once) on the same backlog; needs bench/.venv (npm run bench:setup).
+// 4. Latency at each rate: production → score and production → alert, p50 and p99.
+// 5. The Kafka baseline (Kafka's own producer and consumer tools, 300-byte records).
+// Writes bench/results/pipeline.json.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { resolve } from 'node:path'
 import { Admin, Consumer, FetchIsolationLevels } from '@platformatic/kafka'
@@ -14,13 +22,18 @@ import { PhasedGenerator } from '../src/core/sources/phased.ts'
 import { catalogueTopics, connectAdmin, ensureTopics } from '../src/kafka/admin.ts'
 import { type KafkaContext, kafkaContext } from '../src/kafka/context.ts'
 import { createProducer } from '../src/kafka/producer.ts'
-import { topicName } from '../src/kafka/topics.ts'
+import { forEachInRanges } from '../src/kafka/range.ts'
+import { fetchMaxBytes } from '../src/kafka/read-committed.ts'
+import { partitionOffsets } from '../src/kafka/tail.ts'
+import { type TopicKey, topicName } from '../src/kafka/topics.ts'
 import { root, startBenchBroker } from './lib/broker.ts'
+import type { StageShape } from './lib/identity-service.ts'
 import { kafkaConsumerPerf, kafkaProducerPerf } from './lib/kafka-tools.ts'
+import { benchPython, writeResults } from './lib/results.ts'
 
 const backlog = Number(process.argv[2] ?? 200_000)
 const latencySeconds = Number(process.argv[3] ?? 30)
-const latencyRate = 2_000
+const latencyRates = (process.env.BENCH_LATENCY_RATES ?? '2000,10000').split(',').map(Number)
 const warmUpSeconds = 10
 let measureFrom = Number.POSITIVE_INFINITY
 
@@ -37,11 +50,29 @@ async function setup(bootstrap: string, prefix: string): Promise<KafkaContext> {
   return context
 }
 
+type Topology = (bootstrap: string, prefix: string) => ChildProcess[]
+
+/** The identity topology: every stage writes records of the shape's sizes and computes nothing. */
+function identityServices(shape: StageShape): Topology {
+  return (bootstrap, prefix) =>
+    (['enrich', 'score', 'alert'] as const).map((stage) =>
+      spawn(
+        process.execPath,
+        [resolve(root, 'bench/lib/identity-service.ts'), stage, bootstrap, prefix, JSON.stringify(shape)],
+        { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
+      ),
+    )
+}
+
+/** BENCH_CPU_PROF=<dir>: each service writes a CPU profile there (node --cpu-prof) when it stops. */
+const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
+
 function startServices(bootstrap: string, prefix: string): ChildProcess[] {
   return (['enrich', 'score', 'alert'] as const).map((service) => {
     const child = spawn(
       process.execPath,
       [
+        ...profile,
         resolve(root, 'src/cli/main.ts'),
         'run',
         service,
@@ -82,7 +113,8 @@ async function produceBacklog(context: KafkaContext, count: number): Promise<voi
   let next = 0
   const worker = async () => {
     while (next < count) {
-      const size = Math.min(1_000, count - next)
+      // 500 records (~220 kB) per send: concurrent sends may share a request, which must stay under 1 MB
+      const size = Math.min(500, count - next)
       next += size
       const messages = new Array(size)
       for (let i = 0; i < size; i++) {
@@ -96,11 +128,18 @@ async function produceBacklog(context: KafkaContext, count: number): Promise<voi
   await producer.close()
 }
 
+interface Throughput {
+  rate: number
+  seconds: number
+  prefix: string
+  context: KafkaContext
+}
+
 /** Counts committed records of anomaly-scores (transaction markers excluded) with a consumer. */
-async function throughput(bootstrap: string): Promise<{ rate: number; seconds: number }> {
-  const prefix = `bench-throughput-${Date.now()}.`
+async function throughput(bootstrap: string, name: string, topology: Topology): Promise<Throughput> {
+  const prefix = `bench-${name}-${Date.now()}.`
   const context = await setup(bootstrap, prefix)
-  process.stderr.write(`producing a backlog of ${backlog} phased events...\n`)
+  process.stderr.write(`${name}: producing a backlog of ${backlog} phased events...\n`)
   await produceBacklog(context, backlog)
   const scores = topicName(prefix, 'anomalyScores')
   const consumer = new Consumer({
@@ -109,10 +148,10 @@ async function throughput(bootstrap: string): Promise<{ rate: number; seconds: n
     bootstrapBrokers: [bootstrap],
     isolationLevel: FetchIsolationLevels.READ_COMMITTED,
     maxWaitTime: 100,
-    maxBytes: 32 * 1024 * 1024,
+    maxBytes: fetchMaxBytes,
   })
   const stream = await consumer.consume({ topics: [scores], mode: 'earliest', autocommit: false })
-  const services = startServices(bootstrap, prefix)
+  const services = topology(bootstrap, prefix)
   let count = 0
   let firstAt = 0
   let firstCount = 0
@@ -132,10 +171,70 @@ async function throughput(bootstrap: string): Promise<{ rate: number; seconds: n
   await consumer.close(true)
   await stopServices(services)
   const seconds = (lastAt - firstAt) / 1000
-  return { rate: (count - firstCount) / seconds, seconds }
+  return { rate: (count - firstCount) / seconds, seconds, prefix, context }
 }
 
-async function latency(bootstrap: string): Promise<{ score: number[]; alert: number[]; produced: number }> {
+const measuredTopics = ['rawTransactions', 'enrichedFeatures', 'anomalyScores', 'anomalies', 'alerts'] as const
+type MeasuredTopic = (typeof measuredTopics)[number]
+
+/** Committed records and mean value bytes per record of each topic of a finished run. */
+async function topicSizes(run: Throughput): Promise<Record<MeasuredTopic, { records: number; bytes: number }>> {
+  const admin = await connectAdmin(run.context)
+  const sizes = {} as Record<MeasuredTopic, { records: number; bytes: number }>
+  try {
+    for (const key of measuredTopics) {
+      const topic = topicName(run.prefix, key as TopicKey)
+      const ranges = (await partitionOffsets(admin, topic)).map((p) => ({
+        partition: p.partition,
+        from: p.earliest,
+        to: p.end,
+      }))
+      let bytes = 0
+      const records = await forEachInRanges(run.context, topic, ranges, (message) => {
+        bytes += message.value?.length ?? 0
+        return true
+      })
+      sizes[key] = { records, bytes: records > 0 ? bytes / records : 0 }
+    }
+  } finally {
+    await admin.close()
+  }
+  return sizes
+}
+
+/** The batched Python peer on a backlog of its own (the same events), same broker. */
+async function pythonPeer(bootstrap: string): Promise<Record<string, unknown> & { rate: number }> {
+  const python = benchPython()
+  const prefix = `bench-python-${Date.now()}.`
+  const context = await setup(bootstrap, prefix)
+  process.stderr.write(`python peer: producing a backlog of ${backlog} phased events...\n`)
+  await produceBacklog(context, backlog)
+  const output = await new Promise<string>((done, fail) => {
+    const child = spawn(
+      python,
+      [
+        resolve(root, 'bench/reference/pipeline_peer.py'),
+        bootstrap,
+        topicName(prefix, 'rawTransactions'),
+        topicName(prefix, 'anomalyScores'),
+        String(backlog),
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    let text = ''
+    child.stdout.on('data', (chunk) => {
+      text += chunk
+    })
+    child.on('error', fail)
+    child.on('close', (code) => (code === 0 ? done(text) : fail(new Error(`pipeline_peer.py exited ${code}`))))
+  })
+  return JSON.parse(output.trim().split('\n').pop()!)
+}
+
+async function latency(
+  bootstrap: string,
+  latencyRate: number,
+): Promise<{ score: number[]; alert: number[]; produced: number }> {
   const prefix = `bench-latency-${Date.now()}.`
   const context = await setup(bootstrap, prefix)
   const services = startServices(bootstrap, prefix)
@@ -181,7 +280,8 @@ async function latency(bootstrap: string): Promise<{ score: number[]; alert: num
   let sent = 0
   let measured = 0
   while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * latencyRate))
+    // at most 500 records (~220 kB) per request: a request must stay under the broker's 1 MB
+    const due = Math.min(total, sent + 500, Math.floor(((performance.now() - started) / 1000) * latencyRate))
     if (due > sent) {
       const messages = []
       for (; sent < due; sent++) {
@@ -212,13 +312,15 @@ async function latency(bootstrap: string): Promise<{ score: number[]; alert: num
 const broker = await startBenchBroker()
 try {
   if (process.env.BENCH_ONLY === 'throughput') {
-    const only = await throughput(broker.bootstrap)
+    const only = await throughput(broker.bootstrap, 'throughput', startServices)
     process.stdout.write(`sustained ${Math.round(only.rate)} events/s\n`)
   } else if (process.env.BENCH_ONLY === 'latency') {
-    const only = await latency(broker.bootstrap)
-    process.stdout.write(
-      `score p50 ${percentile(only.score, 50)} p99 ${percentile(only.score, 99)}; alert p50 ${percentile(only.alert, 50)} p99 ${percentile(only.alert, 99)}\n`,
-    )
+    for (const rate of latencyRates) {
+      const only = await latency(broker.bootstrap, rate)
+      process.stdout.write(
+        `at ${rate}/s: score p50 ${percentile(only.score, 50)} p99 ${percentile(only.score, 99)}; alert p50 ${percentile(only.alert, 50)} p99 ${percentile(only.alert, 99)}\n`,
+      )
+    }
   } else {
     await runAll(broker.bootstrap, broker.installation)
   }
@@ -232,22 +334,71 @@ async function runAll(bootstrap: string, installation: KafkaInstallation): Promi
   await admin.close()
   const baseline = await kafkaProducerPerf(installation, bootstrap, 'bench-baseline', 300_000, 300)
   const consumerBaseline = await kafkaConsumerPerf(installation, bootstrap, 'bench-baseline', 300_000)
-  const sustained = await throughput(bootstrap)
-  const measured = await latency(bootstrap)
-  const ms = (values: number[], p: number) => `${Math.round(percentile(values, p))} ms`
-  process.stdout.write(
-    `\npipeline bench (phased → enrich → score → alert, exactly-once, one process per service, 3 partitions)\n`,
+  const sustained = await throughput(bootstrap, 'lookout', startServices)
+  const sizes = await topicSizes(sustained)
+  const events = sizes.rawTransactions.records
+  const shape: StageShape = {
+    bytes: {
+      enrichedFeatures: sizes.enrichedFeatures.bytes,
+      anomalyScores: sizes.anomalyScores.bytes,
+      anomalies: sizes.anomalies.bytes,
+      alerts: sizes.alerts.bytes,
+    },
+    anomalyEvery: Math.max(1, Math.round(events / Math.max(1, sizes.anomalies.records))),
+    alertEvery: Math.max(1, Math.round(sizes.anomalies.records / Math.max(1, sizes.alerts.records))),
+  }
+  process.stderr.write(`lookout: ${Math.round(sustained.rate)} events/s; shape ${JSON.stringify(shape)}\n`)
+  const ceiling = await throughput(bootstrap, 'identity', identityServices(shape))
+  process.stderr.write(`identity: ${Math.round(ceiling.rate)} events/s\n`)
+  const peer = await pythonPeer(bootstrap)
+  process.stderr.write(`python peer: ${Math.round(peer.rate)} events/s\n`)
+  const latencies = []
+  for (const rate of latencyRates) {
+    const measured = await latency(bootstrap, rate)
+    latencies.push({
+      rate,
+      seconds: latencySeconds,
+      scored: measured.score.length,
+      produced: measured.produced,
+      alerts: measured.alert.length,
+      scoreP50: percentile(measured.score, 50),
+      scoreP99: percentile(measured.score, 99),
+      alertP50: percentile(measured.alert, 50),
+      alertP99: percentile(measured.alert, 99),
+    })
+  }
+  const fmt = (n: number) => Math.round(n).toLocaleString('en')
+  const out = (line: string) => process.stdout.write(`${line}\n`)
+  out('\npipeline bench (phased → enrich → score → alert, exactly-once, one process per service, 3 partitions)')
+  out(
+    `Kafka baseline: kafka-producer-perf-test ${fmt(baseline.recordsPerSecond)} msg/s (300-byte records, idempotent, acks=all); kafka-consumer-perf-test ${fmt(consumerBaseline.recordsPerSecond)} msg/s`,
   )
-  process.stdout.write(
-    `Kafka baseline: kafka-producer-perf-test ${Math.round(baseline.recordsPerSecond).toLocaleString('en')} msg/s (300-byte records, idempotent, acks=all); kafka-consumer-perf-test ${Math.round(consumerBaseline.recordsPerSecond).toLocaleString('en')} msg/s\n`,
+  out(
+    `sustained: ${fmt(sustained.rate)} events/s through the whole pipeline (${fmt(backlog)}-event backlog, ${sustained.seconds.toFixed(1)} s)`,
   )
-  process.stdout.write(
-    `sustained: ${Math.round(sustained.rate).toLocaleString('en')} events/s through the whole pipeline (${backlog.toLocaleString('en')}-event backlog, ${sustained.seconds.toFixed(1)} s)   target ≥ 20,000   ${sustained.rate >= 20_000 ? 'met' : 'NOT met'}; ratio to the Kafka producer tool ${(sustained.rate / baseline.recordsPerSecond).toFixed(2)}\n`,
+  out(
+    `ceiling (identity processors, same runtime and transactions, same record sizes): ${fmt(ceiling.rate)} events/s; Lookout/ceiling ${(sustained.rate / ceiling.rate).toFixed(2)}   target ≥ 0.7 ${sustained.rate >= 0.7 * ceiling.rate ? 'met' : 'NOT met'}`,
   )
-  process.stdout.write(
-    `latency at ${latencyRate.toLocaleString('en')} events/s for ${latencySeconds} s (after ${warmUpSeconds} s of warm-up): production → score p50 ${ms(measured.score, 50)} p99 ${ms(measured.score, 99)} (${measured.score.length}/${measured.produced} scored); production → alert p50 ${ms(measured.alert, 50)} p99 ${ms(measured.alert, 99)} (${measured.alert.length} alerts)   target p99 < 250 ms ${percentile(measured.score, 99) < 250 && percentile(measured.alert, 99) < 250 ? 'met' : 'NOT met'}\n`,
+  out(
+    `batched Python peer (confluent-kafka ${peer.confluentKafka} + scikit-learn ${peer.sklearn}, no enrichment, at-least-once): ${fmt(peer.rate)} events/s; Lookout/peer ${(sustained.rate / peer.rate).toFixed(2)}×   target ≥ 2× ${sustained.rate >= 2 * peer.rate ? 'met' : 'NOT met'}`,
   )
-  process.stdout.write(
-    `${JSON.stringify({ kafkaProducer: baseline.recordsPerSecond, kafkaConsumer: consumerBaseline.recordsPerSecond, sustained: sustained.rate, scoreP50: percentile(measured.score, 50), scoreP99: percentile(measured.score, 99), alertP50: percentile(measured.alert, 50), alertP99: percentile(measured.alert, 99) })}\n`,
+  out(
+    `bytes per record: ${measuredTopics.map((key) => `${key} ${fmt(sizes[key].bytes)} (${fmt(sizes[key].records)} records)`).join(', ')}`,
   )
+  for (const l of latencies)
+    out(
+      `latency at ${fmt(l.rate)} events/s for ${latencySeconds} s (after ${warmUpSeconds} s of warm-up): production → score p50 ${l.scoreP50} ms p99 ${l.scoreP99} ms (${l.scored}/${l.produced} scored); production → alert p50 ${l.alertP50} ms p99 ${l.alertP99} ms (${l.alerts} alerts)`,
+    )
+  const path = writeResults('pipeline', `node bench/pipeline.ts ${backlog} ${latencySeconds}`, {
+    backlog,
+    kafkaProducer: baseline.recordsPerSecond,
+    kafkaConsumer: consumerBaseline.recordsPerSecond,
+    sustained: sustained.rate,
+    ceiling: ceiling.rate,
+    ceilingShape: shape,
+    pythonPeer: peer,
+    sizes,
+    latencies,
+  })
+  out(`figures written to ${path}`)
 }

@@ -68,6 +68,11 @@ export interface Processor<T> {
    * retried with backoff.
    */
   process(records: InputRecord<T>[], context: ProcessorContext): OutputRecord[]
+  /**
+   * Keep the committed state as JSON text (`StateStoreOptions.serialized`): for a store of many
+   * small values, such as a state per entity.
+   */
+  readonly serializedState?: boolean
   /** Called after each committed batch (outside the transaction), e.g. for side effects. */
   afterCommit?(outputs: OutputRecord[]): void | Promise<void>
 }
@@ -180,7 +185,7 @@ export function isolateRecords<T>(
 ): Isolated {
   const failed = new Map<number, unknown>()
   for (;;) {
-    const store = copyStore(base, true)
+    const store = base.copy(true)
     const outputs: OutputRecord[] = []
     let clean = true
     for (let index = 0; index < records.length; index++) {
@@ -196,14 +201,6 @@ export function isolateRecords<T>(
     }
     if (clean) return { store, outputs, failed }
   }
-}
-
-/** A new store with `store`'s committed contents (and its pending writes if asked). */
-function copyStore(store: StateStore, withPending: boolean): StateStore {
-  const copy = new StateStore()
-  for (const [key, value] of store.entries()) copy.restore(key, value)
-  if (withPending) for (const [key, value] of store.pendingChanges()) copy.put(key, value)
-  return copy
 }
 
 /**
@@ -411,6 +408,10 @@ export class ProcessorRuntime<T> {
     return (this.#consumer?.assignments ?? []).flatMap((a) => a.partitions)
   }
 
+  #newStore(): StateStore {
+    return new StateStore({ serialized: this.#processor.serializedState ?? false })
+  }
+
   async start(): Promise<void> {
     const admin = await connectAdmin(this.#context)
     try {
@@ -597,7 +598,7 @@ export class ProcessorRuntime<T> {
                 )
               : true
         // drop the batch's pending writes, and every cache a processor keeps per store object
-        for (const [partition, store] of this.#stores) this.#stores.set(partition, copyStore(store, false))
+        for (const [partition, store] of this.#stores) this.#stores.set(partition, store.copy(false))
         if (error instanceof ProcessingFailure) {
           retry = { batch, generation: this.#consumer?.generationId ?? -1 }
           for (const { key, from, to, error: cause } of error.failures) {
@@ -742,7 +743,7 @@ export class ProcessorRuntime<T> {
   /** Reads the changelog partitions from the beginning up to their end into fresh stores. */
   async #restore(partitions: number[]): Promise<void> {
     const started = Date.now()
-    const stores = new Map(partitions.map((p) => [p, new StateStore()]))
+    const stores = new Map(partitions.map((p) => [p, this.#newStore()]))
     const wanted = new Set(partitions)
     const restorer = dropAbortedRecords(
       new Consumer<Buffer, Buffer, Buffer, Buffer>({
@@ -798,9 +799,7 @@ export class ProcessorRuntime<T> {
             if (!wanted.has(message.partition) || !message.key) return
             if (message.offset >= (endOffsets[message.partition] ?? 0n)) return
             const text = message.value?.length ? message.value.toString() : undefined
-            stores
-              .get(message.partition)
-              ?.restore(message.key.toString(), text === undefined ? undefined : JSON.parse(text))
+            stores.get(message.partition)?.restoreText(message.key.toString(), text)
             records++
           })
           stream.on('error', (error: Error) => finish(error))
@@ -869,7 +868,7 @@ export class ProcessorRuntime<T> {
       }
       let store = this.#stores.get(partition)
       if (!store) {
-        store = new StateStore()
+        store = this.#newStore()
         this.#stores.set(partition, store)
       }
       if (records.length > 0) {
@@ -909,14 +908,8 @@ export class ProcessorRuntime<T> {
         }
       }
       if (this.#options.stateful) {
-        for (const [key, value] of store.pendingChanges()) {
-          outputs.push({
-            topic: this.#changelog,
-            key,
-            value: value === undefined ? '' : JSON.stringify(value),
-            partition,
-          })
-        }
+        for (const [key, text] of store.pendingRecords())
+          outputs.push({ topic: this.#changelog, key, value: text ?? '', partition })
       }
       lastMessages.push(messages[messages.length - 1]!)
     }

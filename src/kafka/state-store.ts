@@ -1,3 +1,13 @@
+export interface StateStoreOptions {
+  /**
+   * Keep committed values as their JSON text (what the changelog holds) instead of as objects:
+   * several times less memory per key for a store of many small values (an entity's state), at
+   * one JSON.parse per read of a committed value. Values read back are JSON round trips of the
+   * values written, exactly as after a restore from the changelog.
+   */
+  serialized?: boolean
+}
+
 /**
  * A per-partition key → state store. Writes made while a batch is processed stay pending
  * until the batch's transaction commits (then they become the store's contents and are
@@ -5,50 +15,95 @@
  * and must be treated as immutable by processors.
  */
 export class StateStore {
+  readonly serialized: boolean
+  /** Committed values: objects, or JSON text when `serialized`. */
   readonly #committed = new Map<string, unknown>()
   readonly #pending = new Map<string, unknown>()
+  /** JSON text of pending values already serialized for the changelog (`pendingRecords`). */
+  readonly #pendingText = new Map<string, string>()
+
+  constructor(options: StateStoreOptions = {}) {
+    this.serialized = options.serialized ?? false
+  }
 
   get<T>(key: string): T | undefined {
     if (this.#pending.has(key)) return this.#pending.get(key) as T | undefined
-    return this.#committed.get(key) as T | undefined
+    const value = this.#committed.get(key)
+    return (this.serialized && value !== undefined ? JSON.parse(value as string) : value) as T | undefined
   }
 
   put(key: string, value: unknown): void {
     this.#pending.set(key, value)
+    this.#pendingText.delete(key)
   }
 
   delete(key: string): void {
-    this.#pending.set(key, undefined)
+    this.put(key, undefined)
   }
 
   get size(): number {
     return this.#committed.size
   }
 
-  /** Pending writes as changelog records (`undefined` = tombstone). */
+  /** Pending writes (`undefined` = deleted). */
   pendingChanges(): IterableIterator<[string, unknown]> {
     return this.#pending.entries()
+  }
+
+  /** Pending writes as changelog records: the key and the value's JSON (`undefined` = tombstone). */
+  *pendingRecords(): Generator<[string, string | undefined]> {
+    for (const [key, value] of this.#pending) {
+      if (value === undefined) {
+        yield [key, undefined]
+        continue
+      }
+      let text = this.#pendingText.get(key)
+      if (text === undefined) {
+        text = JSON.stringify(value)
+        if (this.serialized) this.#pendingText.set(key, text)
+      }
+      yield [key, text]
+    }
   }
 
   commitPending(): void {
     for (const [key, value] of this.#pending) {
       if (value === undefined) this.#committed.delete(key)
-      else this.#committed.set(key, value)
+      else this.#committed.set(key, this.serialized ? (this.#pendingText.get(key) ?? JSON.stringify(value)) : value)
     }
-    this.#pending.clear()
+    this.discardPending()
   }
 
   discardPending(): void {
     this.#pending.clear()
+    this.#pendingText.clear()
   }
 
   /** Applies one changelog record during restoration. */
   restore(key: string, value: unknown): void {
     if (value === undefined || value === null) this.#committed.delete(key)
-    else this.#committed.set(key, value)
+    else this.#committed.set(key, this.serialized ? JSON.stringify(value) : value)
+  }
+
+  /** Applies one changelog record, as its value's JSON text (`undefined` = tombstone), during restoration. */
+  restoreText(key: string, text: string | undefined): void {
+    if (text === undefined) this.#committed.delete(key)
+    else if (this.serialized) this.#committed.set(key, text)
+    else this.restore(key, JSON.parse(text))
+  }
+
+  /** A new store of the same kind with this one's committed contents (and its pending writes if asked). */
+  copy(withPending: boolean): StateStore {
+    const copy = new StateStore({ serialized: this.serialized })
+    for (const [key, value] of this.#committed) copy.#committed.set(key, value)
+    if (withPending) for (const [key, value] of this.#pending) copy.put(key, value)
+    return copy
   }
 
   entries(): IterableIterator<[string, unknown]> {
-    return this.#committed.entries()
+    if (!this.serialized) return this.#committed.entries()
+    return (function* (committed) {
+      for (const [key, text] of committed) yield [key, JSON.parse(text as string)] as [string, unknown]
+    })(this.#committed)
   }
 }

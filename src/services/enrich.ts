@@ -33,6 +33,8 @@ export function enrichProcessor(topicPrefix: string): Processor<LookoutEvent> {
   const output = topicName(topicPrefix, 'enrichedFeatures')
   return {
     name: 'enrich',
+    // one small state per entity, millions of entities: kept as JSON text
+    serializedState: true,
     decode(value) {
       const event = decodeEvent(value.toString())
       checkMagnitudes(event, '')
