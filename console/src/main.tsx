@@ -1,13 +1,15 @@
 // The console's pages, routed by the URL hash: overview, topics (and a topic's messages),
-// consumer groups, live anomalies, alerts.
+// consumer groups, live anomalies, alerts, drift and models, windows.
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
 import { AlertsPage } from './alerts.tsx'
 import { AnomaliesPage } from './anomalies.tsx'
 import { api, parseRoute, savedToken, saveToken } from './api.ts'
 import { GroupsPage } from './groups.tsx'
+import { ModelsPage } from './models.tsx'
 import { OverviewPage } from './overview.tsx'
 import { TopicPage, TopicsPage } from './topics.tsx'
+import { WindowsPage } from './windows.tsx'
 import './style.css'
 
 function useHash(): string {
@@ -61,6 +63,8 @@ function App() {
   else if (section === 'groups') page = <GroupsPage />
   else if (section === 'anomalies') page = <AnomaliesPage selected={params.get('selected')} />
   else if (section === 'alerts') page = <AlertsPage selected={params.get('selected')} />
+  else if (section === 'models') page = <ModelsPage />
+  else if (section === 'windows') page = <WindowsPage />
   const link = (to: string, label: string) => (
     <a href={`#/${to}`} class={section === (to || 'overview') ? 'active' : ''}>
       {label}
@@ -76,6 +80,8 @@ function App() {
           {link('groups', 'Consumer groups')}
           {link('anomalies', 'Live anomalies')}
           {link('alerts', 'Alerts')}
+          {link('models', 'Drift and models')}
+          {link('windows', 'Windows')}
         </nav>
         <TokenBox />
       </header>

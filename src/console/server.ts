@@ -41,7 +41,15 @@ export interface ConsoleServerOptions {
   webRoot?: string
   /** The alert store and the label publisher of the alert workflow. */
   alerts: Omit<AlertRoutesOptions, 'requireToken'>
+  /** More pages' API routes, registered after the built-in ones. */
+  routes?: readonly ConsoleRoutes[]
 }
+
+/** Registers a page's API routes; `requireToken` is the preHandler of every action that changes something. */
+export type ConsoleRoutes = (
+  app: FastifyInstance,
+  tools: { requireToken: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> },
+) => void
 
 const topicParam = {
   type: 'object',
@@ -394,6 +402,7 @@ export async function consoleApp(options: ConsoleServerOptions): Promise<{
   app.get('/api/anomalies/stream', (request, reply) => stream(request, reply, ['anomalies']))
   app.get('/api/overview', async () => live.overview(true))
   app.get('/api/overview/stream', (request, reply) => stream(request, reply, ['overview'], live.overview(false)))
+  for (const routes of options.routes ?? []) routes(app, { requireToken })
 
   await app.ready()
   if (!handler) throw new Error('fastify did not hand over its request handler')

@@ -1,13 +1,17 @@
 // The web console as a service: its API, live updates and pages are served on console.port
 // (the runner's HTTP server answers /health and /metrics there and hands every other path to
 // the console's fastify app). It runs no processor; it reads the cluster with its own admin
-// client and throw-away consumers, and writes only when a token-holding user re-produces a record.
+// client and throw-away consumers, and writes only when a token-holding user re-produces a record
+// or promotes or rolls back a model.
 
 import { randomBytes } from 'node:crypto'
 import { ConsoleKafka } from '../console/kafka.ts'
 import { Live } from '../console/live.ts'
+import { modelRoutes, windowRoutes } from '../console/model-routes.ts'
 import { consoleApp } from '../console/server.ts'
 import { openAlertStore } from '../console/store/alerts.ts'
+import { Timeline } from '../console/timeline.ts'
+import { WindowsView } from '../console/windows.ts'
 import { encodeLabel } from '../core/feedback.ts'
 import { connectAdmin } from '../kafka/admin.ts'
 import { topicName } from '../kafka/topics.ts'
@@ -23,7 +27,7 @@ const storeRetryMaxMs = 5_000
 export const consoleService: ServiceDefinition = {
   name: 'console',
   description:
-    'the web console: topics, messages, consumer groups and lag, the live pipeline and anomalies, the alert workflow',
+    'the web console: topics, messages, consumer groups and lag, the live pipeline and anomalies, the alert workflow, drift and models, windows',
   section: 'console',
   async start(context) {
     const { config } = context
@@ -61,6 +65,12 @@ export const consoleService: ServiceDefinition = {
     await live.start()
     context.onStop(() => live.stop())
     const labels = topicName(context.kafka.topicPrefix, 'labels')
+    const timeline = new Timeline(kafka, config)
+    await timeline.start()
+    context.onStop(() => timeline.stop())
+    const windows = new WindowsView(kafka, config)
+    windows.start()
+    context.onStop(() => windows.stop())
     const { app, handle } = await consoleApp({
       kafka,
       live,
@@ -71,6 +81,7 @@ export const consoleService: ServiceDefinition = {
         publishLabel: (label) =>
           kafka.produce(labels, { key: label.entity, value: encodeLabel(label), encoding: 'utf8', headers: [] }),
       },
+      routes: [modelRoutes(timeline), windowRoutes(windows)],
     })
     context.onStop(() => app.close())
     if (!configured)
