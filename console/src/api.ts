@@ -87,6 +87,11 @@ export function formatNumber(value: number | null | undefined, digits = 0): stri
   return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 }
 
+/** A whole number without decimals, any other with `digits` of them. */
+export function formatValue(value: number | null | undefined, digits = 2): string {
+  return formatNumber(value, typeof value === 'number' && Number.isInteger(value) ? 0 : digits)
+}
+
 export function formatBytes(bytes: number | null): string {
   if (bytes === null) return '–'
   const units = ['B', 'KB', 'MB', 'GB', 'TB']

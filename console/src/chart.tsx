@@ -47,7 +47,14 @@ export function Chart({ title, t, series, height = 220, testId, markers, yRange,
         ],
         // at least the last five minutes, so a few samples do not stretch over years
         scales: {
-          x: { time: true, range: (_u, min, max) => [Math.min(min, max - minSpanSeconds), max] },
+          // a single point (or none) would stretch the axis over years
+          x: {
+            time: true,
+            range: (_u, min, max) =>
+              Number.isFinite(min) && Number.isFinite(max)
+                ? [Math.min(min, max - minSpanSeconds), max]
+                : [Date.now() / 1000 - minSpanSeconds, Date.now() / 1000],
+          },
           ...(yRange ? { y: { range: yRange } } : {}),
         },
         axes: [{}, { size: 60 }],

@@ -3,7 +3,7 @@
 // rollbacks marked on it and listed below; the model registry with metrics, parent and
 // training range; promote and roll back (token).
 import { useEffect, useState } from 'preact/hooks'
-import { ApiError, api, formatNumber, formatTime } from './api.ts'
+import { ApiError, api, formatNumber, formatTime, formatValue } from './api.ts'
 import { Chart } from './chart.tsx'
 import './models.css'
 
@@ -223,7 +223,7 @@ export function ModelsPage() {
                 <td class="num">{formatNumber(parentRocAuc, 4)}</td>
                 <td class="small">
                   {Object.entries(others)
-                    .map(([name, value]) => `${name} ${formatNumber(value, 4)}`)
+                    .map(([name, value]) => `${name} ${formatValue(value, 4)}`)
                     .join(', ')}
                 </td>
                 <td class="small">{formatTime(Date.parse(model.createdAt))}</td>

@@ -1,7 +1,7 @@
 // Windows: per aggregation, its definition, a small chart of its top groups over the recent
 // windows, the totals per window, and the newest window's groups as a table.
 import { useEffect, useState } from 'preact/hooks'
-import { api, formatNumber, formatTime } from './api.ts'
+import { api, formatNumber, formatTime, formatValue } from './api.ts'
 import { Chart } from './chart.tsx'
 import './models.css'
 
@@ -87,13 +87,13 @@ function AggregationCard({ aggregation }: { aggregation: Aggregation }) {
         <p class="muted">no results yet</p>
       ) : (
         <>
-          {aggregation.top.length > 0 && first ? (
+          {aggregation.top.length > 0 && first && windows.length > 1 ? (
             <Chart
               title={`${first} of the top groups per window`}
               t={windows.map((w) => w.start / 1000)}
               series={aggregation.top.map((group) => ({ label: group.key, values: group.values }))}
               height={170}
-              minSpanSeconds={60}
+              minSpanSeconds={Math.max(60, ((definition?.slideMs ?? 60_000) / 1000) * 4)}
             />
           ) : null}
           <table class="small">
@@ -116,7 +116,7 @@ function AggregationCard({ aggregation }: { aggregation: Aggregation }) {
                     <td>{formatTime(w.start).slice(11, 19)}</td>
                     <td class="num">{formatNumber(w.groups)}</td>
                     {totals.map((name) => (
-                      <td class="num">{formatNumber(w.totals[name], 2)}</td>
+                      <td class="num">{formatValue(w.totals[name])}</td>
                     ))}
                     <td>{w.final ? 'yes' : 'open'}</td>
                   </tr>
@@ -145,7 +145,7 @@ function AggregationCard({ aggregation }: { aggregation: Aggregation }) {
                 <tr>
                   <td>{row.key}</td>
                   {aggregation.valueNames.map((name) => (
-                    <td class="num">{formatNumber(row.values[name], 2)}</td>
+                    <td class="num">{formatValue(row.values[name])}</td>
                   ))}
                 </tr>
               ))}

@@ -40,7 +40,7 @@ export const serviceSettings = {
   }),
   'console.token': setting({
     description:
-      'token for console actions that change something (re-produce, alert actions); empty = a random one generated and printed at start',
+      'token for console actions that change something (re-produce, alert actions, model promotion and rollback); empty = a random one generated and printed at start',
     schema: kinds
       .optionalText()
       .refine((v) => v === '' || /^[\x21-\x7e]{16,256}$/.test(v), 'must be 16 to 256 printable characters'),

@@ -22,6 +22,8 @@ export interface RunningService {
   /** The port its /health and /metrics listen on. */
   readonly port: number
   readonly runtimes: readonly ProcessorRuntime<unknown>[]
+  /** The metrics its /metrics serves. */
+  readonly registry: Registry
   /** What /health answers (503 when `ok` is false). */
   health(): ServiceHealth
   stop(): Promise<void>
@@ -89,6 +91,7 @@ export async function startService(
     name,
     port: typeof address === 'object' && address ? address.port : 0,
     runtimes: started.runtimes ?? [],
+    registry,
     health,
     async stop() {
       await stop()

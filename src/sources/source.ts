@@ -61,6 +61,8 @@ export interface RunSourceOptions {
   /** Stops the run cleanly; when absent, SIGINT and SIGTERM do. */
   signal?: AbortSignal
   write?: (text: string) => void
+  /** The registry its /metrics serves; a new one unless given. */
+  registry?: Registry
 }
 
 /** The pacing the settings ask for: `--rate max` unthrottled, `--rate N` constant, else the source's own. */
@@ -104,7 +106,7 @@ export async function runSourceCommand<Loaded>(
   const defaultTopic = topicName(prefix, 'rawTransactions')
   const ownTopic = config['source.topic'] ? undefined : definition.topicOf?.(loaded)
   const topic = config['source.topic'] || ownTopic || defaultTopic
-  const registry = serviceRegistry(`produce-${definition.name}`)
+  const registry = options.registry ?? serviceRegistry(`produce-${definition.name}`)
 
   const controller = new AbortController()
   const stop = (signal: string) => {
