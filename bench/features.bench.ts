@@ -1,15 +1,18 @@
-// Throughput of the transaction feature extractor as the enrich stage uses it: look up the
-// user's state, extract, keep the next state, serialise it to JSON (the changelog record).
+// Throughput of the phased transactions' features (the `transactions` template, compiled) as the
+// enrich stage uses them: look up the user's state, extract, keep the next state, serialise it
+// to JSON (the changelog record).
 // Run: node bench/features.bench.ts [events] [users]
 
 import type { PhasedTransaction } from '../src/core/events.ts'
-import { extractTransaction, type TransactionState } from '../src/core/features/transaction.ts'
+import { kindOf } from '../src/core/kinds.ts'
 import { Random } from '../src/core/random.ts'
 
 const events = Number(process.argv[2] ?? 1_000_000)
 const users = Number(process.argv[3] ?? 1000)
 const categories = ['grocery', 'restaurant', 'retail', 'gas', 'travel', 'online', 'crypto', 'wire_transfer']
 
+const { extract } = kindOf('transaction').features
+type TransactionState = unknown
 const random = new Random(42)
 const pool: PhasedTransaction[] = []
 for (let i = 0; i < 100_000; i++) {
@@ -57,12 +60,12 @@ function run(label: string, serialise: boolean, reparse: boolean): Result {
     const event = pool[i % pool.length]!
     // 100 simulated events per second overall: ~one every 10 s per user with 1,000 users
     const t = start0 + i * 10
-    const { features, nextState } = extractTransaction(event, store.get(event.user_id), t)
+    const { features, nextState } = extract(event, store.get(event.user_id), t)
     checksum += features[0]!
     if (serialise) {
       const json = JSON.stringify(nextState)
       bytes += json.length
-      store.set(event.user_id, reparse ? (JSON.parse(json) as TransactionState) : nextState)
+      store.set(event.user_id, reparse ? JSON.parse(json) : nextState)
     } else store.set(event.user_id, nextState)
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9

@@ -2,8 +2,9 @@
 // src/core/schemas/declaration.ts), validated once at start-up; each problem names its path
 // inside the setting (schemas[1].features[0].window) and what is allowed there.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { basename, join, resolve } from 'node:path'
+import { basename, join } from 'node:path'
 import { z } from 'zod'
+import { builtInKinds, templateDirectory } from '../core/kinds.ts'
 import {
   type EventSchemaDeclaration,
   SchemaDeclarationError,
@@ -13,17 +14,14 @@ import { ErrorCodes, LookoutError } from '../errors.ts'
 import { setting } from './setting.ts'
 
 /** The schema templates shipped with Lookout (`schemas/`): `--schema payments` finds one by name. */
-export const templateDirectory = resolve(import.meta.dirname, '../../schemas')
-
-/** Names a declared schema may not take: the built-in event kinds. */
-const builtInKinds = ['transaction', 'payment', 'point', 'metric', 'record']
+export { templateDirectory }
 
 export function validateSchemas(value: unknown, key = 'schemas'): EventSchemaDeclaration[] {
   if (!Array.isArray(value)) throw new SchemaDeclarationError(key, 'must be a list', 'a list of event schemas')
   const names = new Set<string>()
   return value.map((item, i) => {
     const schema = validateSchemaDeclaration(item, `${key}[${i}]`)
-    if (builtInKinds.includes(schema.name))
+    if ((builtInKinds as readonly string[]).includes(schema.name))
       throw new SchemaDeclarationError(`${key}[${i}].name`, `${schema.name} is a built-in event kind`, 'another name')
     if (names.has(schema.name))
       throw new SchemaDeclarationError(`${key}[${i}].name`, `schema ${schema.name} is declared twice`, 'distinct names')

@@ -6,7 +6,7 @@
 
 import { Consumer, FetchIsolationLevels } from '@platformatic/kafka'
 import type { Config } from '../config/settings.ts'
-import { featureKinds } from '../core/features/index.ts'
+import { featureKindOf } from '../core/features/index.ts'
 import { decodeEvent, decodeScored, eventId, type ScoredEvent } from '../core/pipeline/events.ts'
 import { topicName } from '../kafka/topics.ts'
 import { logger } from '../log.ts'
@@ -430,7 +430,7 @@ export class Live {
   async featuresOf(scoredText: string) {
     const event = decodeScored(scoredText)
     const topic = topicName(this.#config['topics.prefix'], 'enrichedFeatures')
-    const names = featureKinds[event.kind]?.schema.names ?? []
+    const names = featureKindOf(event.kind)?.schema.names ?? []
     const found = await this.#kafka.findByKey(topic, event.entity, { limit: 500, scan: 20_000 })
     let own: number[] | undefined
     const others: number[][] = []

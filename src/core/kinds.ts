@@ -1,29 +1,24 @@
-// Everything Lookout knows about one event kind, in its registry entry: its required fields
-// and id, its features (`featureKinds`, which enrich runs), its ground truth (label, phase, event number, amount),
-// its rules and the rule state they keep per entity, the detector it adds per entity, and the
-// types of its fields in a CSV file. The scorer, the trainer and the offline tools look the
-// kind up here instead of switching on it: a new kind is one more entry.
+// The kind registry: everything Lookout knows about one event kind, built from its event schema
+// (src/core/schemas/): decoding and validation, features, entity key and event time, id, ground
+// truth (label, phase, event number, amount), the rule set it declares and the per-entity
+// detector it declares. The five built-in kinds are the shipped templates in `schemas/` (the
+// files a user copies), compiled by the same code as a schema declared in the config file: the
+// scorer, the trainer and the offline tools look a kind up here and never switch on it.
+//
+// The one difference between the two is how their events travel: a built-in source writes the
+// record itself with a `kind` field; a record of a declared schema's topic travels wrapped
+// (`DeclaredEvent`: the record, its schema's name and its event time).
 
-import {
-  evaluateTransactionRules,
-  type PaymentPatternState,
-  type PaymentRuleOptions,
-  paymentPatternStep,
-  paymentRuleNames,
-  type RuleHit,
-  transactionRuleNames,
-} from './anomaly/rules.ts'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { type RuleOptions, ruleSets } from './anomaly/rule-sets.ts'
+import type { RuleHit } from './anomaly/rules.ts'
 import { SeriesDetector, type SeriesDetectorState } from './anomaly/series.ts'
 import type { LookoutEvent, Phase } from './events.ts'
-import {
-  declaredFeatureKinds,
-  type EventKind,
-  type EventOfKind,
-  type FeatureKind,
-  featureKinds,
-  type StateOfKind,
-} from './features/index.ts'
-import type { CompiledSchema, DeclaredEvent } from './schemas/compile.ts'
+import { type CompiledSchema, compileSchema, type DeclaredEvent, valueAt } from './schemas/compile.ts'
+import { validateSchemaDeclaration } from './schemas/declaration.ts'
+
+export type { RuleOptions } from './anomaly/rule-sets.ts'
 
 /**
  * The detectors the scorer runs, under the one name each is reported by (in `scores`, eval
@@ -32,17 +27,15 @@ import type { CompiledSchema, DeclaredEvent } from './schemas/compile.ts'
 export const detectorNames = ['isolation_forest', 'half_space_trees', 'entity_zscore', 'series'] as const
 export type DetectorName = (typeof detectorNames)[number]
 
+/** An event kind: a built-in kind's name or a declared schema's. */
+export type EventKind = LookoutEvent['kind']
+
 /** What the source knows about an event (copied into its scored event). */
 export interface GroundTruth {
   label?: 0 | 1
   phase?: Phase
   eventNumber?: number
   amount?: number
-}
-
-/** Settings of the rules (score.* in the settings schema). */
-export interface RuleOptions {
-  payment?: PaymentRuleOptions
 }
 
 /** The rule settings of a validated config. */
@@ -64,251 +57,204 @@ export function ruleOptionsFrom(config: RuleSettings): RuleOptions {
   }
 }
 
-export interface KindRules<E> {
+export interface KindRules {
   readonly names: readonly string[]
-  /**
-   * The hits for `event` (event time `eventTimeMs`) given its entity's rule state before it
-   * (undefined for the entity's first event) and the state after it (plain JSON; undefined
-   * when the kind's rules read the event alone).
-   */
-  step(event: E, eventTimeMs: number, state: unknown, options: RuleOptions): { hits: RuleHit[]; next?: unknown }
+  step(
+    event: LookoutEvent,
+    eventTimeMs: number,
+    state: unknown,
+    options: RuleOptions,
+  ): { hits: RuleHit[]; next?: unknown }
 }
 
-/** The detector a kind keeps per entity besides the common ones (the series detector of metrics). */
-export interface EntityDetector<E> {
+/** The detector a kind keeps per entity besides the common ones (a series detector on a field). */
+export interface EntityDetector {
   readonly name: DetectorName
   create(): SeriesDetector
   fromJSON(state: unknown): SeriesDetector
   /** The value the detector follows. */
-  value(event: E): number
+  value(event: LookoutEvent): number
 }
 
-export type CsvFieldType = 'number' | 'boolean' | 'nullable'
-export type FieldType = 'string' | 'number' | 'boolean'
+/** The feature side of a kind, as enrich runs it. */
+export interface FeatureKind {
+  readonly kind: EventKind
+  readonly schema: { readonly names: readonly string[] }
+  /** The event's features given its entity's state before it (plain JSON), and the state after it. */
+  extract(event: LookoutEvent, state: unknown, eventTimeMs: number): { features: Float64Array; nextState: unknown }
+  /** Key of the entity whose state this event reads and updates (also the changelog key). */
+  entityKey(event: LookoutEvent): string
+  /** Event time, ms since epoch. */
+  eventTimeMs(event: LookoutEvent): number
+}
 
-export interface KindEntry<K extends EventKind> {
-  readonly kind: K
-  readonly features: FeatureKind<EventOfKind<K>, StateOfKind[K]>
-  /** Fields an event of the kind must have, with their types (checked when it is decoded). */
-  readonly requiredFields: readonly (readonly [string, FieldType])[]
-  /** Further checks of a decoded event; throws an Error whose message is the dead-letter reason. */
-  validate?(event: Record<string, unknown>): void
+export interface KindEntry {
+  readonly kind: EventKind
+  readonly schema: CompiledSchema
+  readonly features: FeatureKind
+  /** Checks a decoded event against the schema; throws an Error whose message is the dead-letter reason. */
+  validate(event: LookoutEvent): void
   /** The event's id. */
-  id(event: EventOfKind<K>): string
+  id(event: LookoutEvent): string
   /** Ground truth the source put into the event (an empty object when it has none). */
-  truth(event: EventOfKind<K>): GroundTruth
-  readonly rules?: KindRules<EventOfKind<K>>
-  readonly entityDetector?: EntityDetector<EventOfKind<K>>
-  /**
-   * Types of the fields that are not strings, for CSV input (a CSV cell is text). Other
-   * columns stay strings; `a.b` columns become nested fields (`location.lat`, `data.0` for a
-   * point's vector); an empty cell leaves the field out (a `nullable` one becomes null).
-   */
-  readonly csvFields: Readonly<Record<string, CsvFieldType>>
-  /**
-   * Feature columns the per-entity statistics detector follows; default: the columns whose
-   * name says they are a z-score or a deviation.
-   */
-  readonly statisticColumns?: readonly number[]
+  truth(event: LookoutEvent): GroundTruth
+  readonly rules?: KindRules
+  readonly entityDetector?: EntityDetector
+  /** Feature columns the per-entity statistics detector follows (the zscore and robust_zscore features). */
+  readonly statisticColumns: readonly number[]
 }
 
-export type KindRegistry = { readonly [K in EventKind]: KindEntry<K> }
+/** How an event carries its record and event time. */
+interface EventView {
+  record(event: LookoutEvent): Record<string, unknown>
+  time(event: LookoutEvent, schema: CompiledSchema): number
+}
 
-export const kindRegistry: KindRegistry = Object.freeze({
-  transaction: {
-    kind: 'transaction',
-    features: featureKinds.transaction,
-    requiredFields: [
-      ['transaction_id', 'string'],
-      ['user_id', 'string'],
-      ['timestamp', 'string'],
-      ['amount', 'number'],
-      ['merchant_category', 'string'],
-      ['hour_of_day', 'number'],
-      ['location_match', 'boolean'],
-      ['device_known', 'boolean'],
-      ['transactions_last_hour', 'number'],
-      ['user_avg_amount', 'number'],
-    ],
-    id: (event) => event.transaction_id,
-    truth: (event) => ({
-      label: event.anomaly_label,
-      phase: event.phase,
-      eventNumber: event.event_number,
-      amount: event.amount,
-    }),
-    rules: {
-      names: transactionRuleNames,
-      step: (event) => ({ hits: evaluateTransactionRules(event) }),
-    },
-    csvFields: {
-      event_number: 'number',
-      ingestion_timestamp: 'number',
-      amount: 'number',
-      hour_of_day: 'number',
-      transactions_last_hour: 'number',
-      user_avg_amount: 'number',
-      amount_vs_user_avg: 'number',
-      phase_number: 'number',
-      anomaly_label: 'number',
-      label_rule: 'number',
-      location_match: 'boolean',
-      device_known: 'boolean',
-      drift_injected: 'boolean',
-    },
+/** A built-in source's event: the record itself; the event time is its event-time field. */
+const recordEvents: EventView = {
+  record: (event) => event as unknown as Record<string, unknown>,
+  time: (event, schema) => {
+    const t = schema.time(event as unknown as Record<string, unknown>)
+    if (!Number.isFinite(t)) throw new Error(`field ${schema.declaration.eventTime} is not a time`)
+    return t
   },
-  payment: {
-    kind: 'payment',
-    features: featureKinds.payment,
-    requiredFields: [
-      ['transaction_id', 'string'],
-      ['customer_id', 'string'],
-      ['timestamp', 'string'],
-      ['amount', 'number'],
-      ['merchant_category', 'string'],
-      ['payment_method', 'string'],
-      ['status', 'string'],
-    ],
-    id: (event) => event.transaction_id,
-    truth: (event) => ({ label: event.is_fraud ? 1 : 0, amount: event.amount }),
-    rules: {
-      names: paymentRuleNames,
-      step: (event, eventTimeMs, state, options) => {
-        const { hits, nextState } = paymentPatternStep(
-          state as PaymentPatternState | undefined,
-          { amount: event.amount, timestamp: eventTimeMs },
-          options.payment,
-        )
-        return { hits, next: nextState }
-      },
-    },
-    csvFields: {
-      ingestion_timestamp: 'number',
-      amount: 'number',
-      'location.lat': 'number',
-      'location.lng': 'number',
-      commission_amount: 'number',
-      vat_amount: 'number',
-      total_amount: 'number',
-      risk_level: 'number',
-      is_fraud: 'boolean',
-      failure_reason: 'nullable',
-    },
-  },
-  point: {
-    kind: 'point',
-    features: featureKinds.point,
-    requiredFields: [
-      ['id', 'number'],
-      ['current_time', 'string'],
-    ],
-    validate: (event) => {
-      const data = event.data
-      if (!Array.isArray(data) || data.length !== 2 || !data.every((v) => typeof v === 'number' && Number.isFinite(v)))
-        throw new Error('field data must be an array of two finite numbers')
-    },
-    id: (event) => String(event.id),
-    truth: (event) => ({ label: event.anomaly_label }),
-    csvFields: { id: 'number', 'data.0': 'number', 'data.1': 'number', anomaly_label: 'number' },
-  },
-  metric: {
-    kind: 'metric',
-    features: featureKinds.metric,
-    requiredFields: [
-      ['host', 'string'],
-      ['metric', 'string'],
-      ['timestamp', 'string'],
-      ['value', 'number'],
-    ],
-    id: (event) => `${event.host}/${event.metric}@${event.timestamp}`,
-    truth: (event) => (event.anomaly_label === undefined ? {} : { label: event.anomaly_label }),
-    entityDetector: {
-      name: 'series',
-      create: () => new SeriesDetector(),
-      fromJSON: (state) => SeriesDetector.fromJSON(state as SeriesDetectorState),
-      value: (event) => event.value,
-    },
-    csvFields: { value: 'number', anomaly_label: 'number' },
-  },
-  record: {
-    kind: 'record',
-    features: featureKinds.record,
-    requiredFields: [
-      ['id', 'string'],
-      ['timestamp', 'string'],
-      ['amount', 'number'],
-      ['merchant', 'string'],
-    ],
-    id: (event) => event.id,
-    truth: (event) => ({ amount: event.amount }),
-    csvFields: { amount: 'number' },
-  },
-})
+}
+/** A record of a declared schema's topic, wrapped with its event time. */
+const wrappedEvents: EventView = {
+  record: (event) => (event as unknown as DeclaredEvent).record,
+  time: (event) => (event as unknown as DeclaredEvent).time,
+}
 
-/** Registry entries of the event schemas declared at start-up, by schema name. */
-const declaredKinds = new Map<string, KindEntry<EventKind>>()
+/** The registry entry of a compiled schema whose events carry their records as `view` says. */
+function kindEntry(kind: EventKind, schema: CompiledSchema, view: EventView): KindEntry {
+  const declaration = schema.declaration
+  const record = view.record
+  const time = (event: LookoutEvent) => view.time(event, schema)
+  const features: FeatureKind = {
+    kind,
+    schema: { names: schema.featureNames },
+    extract: (event, state, t) => schema.extractRecord(record(event), t, state),
+    entityKey: (event) => schema.recordKey(record(event)),
+    eventTimeMs: time,
+  }
+  const truthFields = declaration.truth ?? {}
+  const ruleSet = declaration.rules === undefined ? undefined : ruleSets[declaration.rules]!
+  const series = declaration.detectors?.[0]
+  return Object.freeze({
+    kind,
+    schema,
+    features,
+    validate: (event: LookoutEvent) => {
+      schema.decode(record(event), 0)
+      time(event)
+    },
+    id: (event: LookoutEvent) => schema.recordId(record(event), time(event)),
+    truth: (event: LookoutEvent): GroundTruth => {
+      const r = record(event)
+      const truth: GroundTruth = {}
+      const label = schema.recordLabel(r)
+      if (label !== undefined) truth.label = label
+      if (truthFields.phase !== undefined) truth.phase = valueAt(r, truthFields.phase) as Phase
+      if (truthFields.eventNumber !== undefined) truth.eventNumber = valueAt(r, truthFields.eventNumber) as number
+      if (truthFields.amount !== undefined) truth.amount = valueAt(r, truthFields.amount) as number
+      return truth
+    },
+    ...(ruleSet
+      ? {
+          rules: {
+            names: ruleSet.names,
+            step: (event: LookoutEvent, t: number, state: unknown, options: RuleOptions) =>
+              ruleSet.step(record(event), t, state, options),
+          },
+        }
+      : {}),
+    ...(series
+      ? {
+          entityDetector: {
+            name: 'series' as const,
+            create: () => new SeriesDetector(),
+            fromJSON: (state: unknown) => SeriesDetector.fromJSON(state as SeriesDetectorState),
+            value: (event: LookoutEvent) => valueAt(record(event), series.field) as number,
+          },
+        }
+      : {}),
+    statisticColumns: schema.statisticColumns,
+  })
+}
+
+/** The shipped templates (`schemas/`). */
+export const templateDirectory = resolve(import.meta.dirname, '../../schemas')
+
+/** The built-in kinds and the template each is declared by. */
+export const builtInTemplates = Object.freeze({
+  transaction: 'transactions',
+  payment: 'payments',
+  point: 'points',
+  metric: 'metrics',
+  record: 'records',
+} as const satisfies Record<EventKind, string>)
+
+export const builtInKinds = Object.freeze(Object.keys(builtInTemplates)) as readonly EventKind[]
+
+function templateEntry(kind: EventKind, template: string): KindEntry {
+  const path = resolve(templateDirectory, `${template}.json`)
+  const declaration = validateSchemaDeclaration(JSON.parse(readFileSync(path, 'utf8')), path)
+  return kindEntry(kind, compileSchema(declaration), recordEvents)
+}
+
+/** Registry entries of the built-in kinds and of the schemas declared at start-up, by kind. */
+const entries = new Map<string, KindEntry>(
+  Object.entries(builtInTemplates).map(([kind, template]) => [kind, templateEntry(kind as EventKind, template)]),
+)
 
 /**
  * Adds a declared event schema to the registry (idempotent for the same declaration), so
  * enrich, score, train and the offline tools handle its events as any other kind's. A name
  * of a built-in kind, or of another schema already registered, is refused.
  */
-export function registerSchema(schema: CompiledSchema): KindEntry<EventKind> {
+export function registerSchema(schema: CompiledSchema): KindEntry {
   const name = schema.name
-  if (Object.hasOwn(kindRegistry, name))
+  if (Object.hasOwn(builtInTemplates, name))
     throw new RangeError(`schema ${name}: the name of a built-in event kind; choose another name`)
-  const existing = declaredKinds.get(name)
+  const existing = entries.get(name)
   if (existing) {
-    if ((existing as unknown as { schema: CompiledSchema }).schema === schema) return existing
     if (
-      JSON.stringify((existing as unknown as { schema: CompiledSchema }).schema.declaration) ===
-      JSON.stringify(schema.declaration)
+      existing.schema === schema ||
+      JSON.stringify(existing.schema.declaration) === JSON.stringify(schema.declaration)
     )
       return existing
     throw new RangeError(`schema ${name} is declared twice with different contents`)
   }
-  // A declared event is not one of the built-in shapes; the pipeline only passes it through.
-  const declared = (event: unknown) => event as DeclaredEvent
-  const features: FeatureKind<LookoutEvent, unknown> = {
-    kind: name as never,
-    schema: { names: schema.featureNames },
-    extract: (event, state) => schema.extract(declared(event), state),
-    entityKey: (event) => schema.entityKey(declared(event)),
-    eventTimeMs: (event) => declared(event).time,
-  }
-  const entry = {
-    kind: name,
-    schema,
-    features,
-    requiredFields: [],
-    id: (event: DeclaredEvent) => schema.id(event),
-    truth: (event: DeclaredEvent): GroundTruth => {
-      const label = schema.label(event)
-      return label === undefined ? {} : { label }
-    },
-    csvFields: {},
-    statisticColumns: schema.statisticColumns,
-  } as unknown as KindEntry<EventKind>
-  declaredKinds.set(name, entry)
-  declaredFeatureKinds.set(name, features)
+  const entry = kindEntry(name as EventKind, schema, wrappedEvents)
+  entries.set(name, entry)
   return entry
 }
 
-/** The compiled schema of a declared kind; undefined for a built-in kind. */
+/** The compiled schema of a declared kind; undefined for a built-in kind or an unknown one. */
 export function declaredSchemaOf(kind: string): CompiledSchema | undefined {
-  return (declaredKinds.get(kind) as unknown as { schema?: CompiledSchema } | undefined)?.schema
+  return Object.hasOwn(builtInTemplates, kind) ? undefined : entries.get(kind)?.schema
+}
+
+/** True for a built-in kind and for the name of a registered schema. */
+export function isEventKind(kind: unknown): kind is EventKind {
+  return typeof kind === 'string' && entries.has(kind)
+}
+
+/** Every registered kind: the built-in ones, then the declared schemas. */
+export function registeredKinds(): EventKind[] {
+  return [...entries.keys()] as EventKind[]
 }
 
 /** The registry entry of any event's kind (a built-in kind or a declared schema). */
-export function kindOf(kind: EventKind): KindEntry<EventKind> {
-  const entry = Object.hasOwn(kindRegistry, kind) ? kindRegistry[kind] : declaredKinds.get(kind)
+export function kindOf(kind: EventKind): KindEntry {
+  const entry = entries.get(kind)
   if (entry === undefined) throw new RangeError(`unknown event kind ${JSON.stringify(kind)}`)
-  return entry as unknown as KindEntry<EventKind>
+  return entry
 }
 
 /** The ground truth of an event. */
 export function truthOf(event: LookoutEvent): GroundTruth {
-  return kindOf(event.kind).truth(event as never)
+  return kindOf(event.kind).truth(event)
 }
 
 /** The label of an event: 1 anomalous, 0 normal, undefined when its source does not know. */

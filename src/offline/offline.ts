@@ -16,8 +16,8 @@ import { parse as parseCsv } from 'csv-parse/sync'
 import { IsolationForest } from '../core/anomaly/isolation-forest.ts'
 import { SeriesDetector } from '../core/anomaly/series.ts'
 import type { LookoutEvent } from '../core/events.ts'
-import { declaredFeatureKinds, type EventKind, eventKinds, featureKinds, isEventKind } from '../core/features/index.ts'
-import { detectorNames, kindOf, type RuleOptions, registerSchema } from '../core/kinds.ts'
+import { type EventKind, isEventKind } from '../core/features/index.ts'
+import { detectorNames, kindOf, type RuleOptions, registeredKinds, registerSchema } from '../core/kinds.ts'
 import {
   decodeEnriched,
   decodeEvent,
@@ -137,11 +137,7 @@ export function loadModelFile(path: string): LoadedModel {
     })
   }
   const names = forest.featureNames.join(',')
-  const kind =
-    eventKinds.find((k) => featureKinds[k].schema.names.join(',') === names) ??
-    ([...declaredFeatureKinds.keys()].find((k) => declaredFeatureKinds.get(k)!.schema.names.join(',') === names) as
-      | EventKind
-      | undefined)
+  const kind = registeredKinds().find((k) => kindOf(k).schema.featureNames.join(',') === names)
   if (!kind)
     throw new LookoutError(ErrorCodes.MODEL_MISSING, `model ${path} was trained on features no event kind has`, {
       hint: `its features are ${names}; retrain it with \`lookout train\` on this version of Lookout`,
@@ -308,7 +304,7 @@ function csvCell(value: string): string {
 const seriesColumns = new Set(['timestamp', 'value', 'anomaly_label', 'label', 'is_anomaly'])
 
 function convertCell(kind: EventKind, column: string, cell: string): unknown {
-  const type = kindOf(kind).csvFields[column]
+  const type = kindOf(kind).schema.fieldTypes.get(column)
   if (type === 'number') {
     const value = Number(cell)
     if (!Number.isFinite(value)) throw new Error(`field ${column}: ${JSON.stringify(cell)} is not a finite number`)
@@ -329,16 +325,13 @@ export function eventFromCsv(columns: readonly string[], fields: readonly string
   const kindColumn = columns.indexOf('kind')
   const kind = kindColumn >= 0 && fields[kindColumn] !== '' ? fields[kindColumn]! : 'transaction'
   if (!isEventKind(kind))
-    throw new Error(`unknown kind ${JSON.stringify(kind)}; expected transaction, payment, point, metric or record`)
+    throw new Error(`unknown kind ${JSON.stringify(kind)}; expected ${registeredKinds().join(', ')}`)
   const event: Record<string, unknown> = { kind }
   for (let i = 0; i < columns.length; i++) {
     const column = columns[i]!
     const cell = fields[i]!
     if (column === 'kind') continue
-    if (cell === '') {
-      if (kindOf(kind).csvFields[column] === 'nullable') setPath(event, column.split('.'), null)
-      continue
-    }
+    if (cell === '') continue
     setPath(event, column.split('.'), convertCell(kind, column, cell))
   }
   return decodeEvent(JSON.stringify(event))

@@ -1,5 +1,4 @@
 import type { LookoutEvent } from '../core/events.ts'
-import { type FeatureKind, featureKinds } from '../core/features/index.ts'
 import { decodeEvent, enrich, entityKeyOf } from '../core/pipeline/events.ts'
 import { type CompiledSchema, type DeclaredEvent, registerSchemas } from '../core/schemas/index.ts'
 import { connectAdmin, ensureTopics } from '../kafka/admin.ts'
@@ -38,8 +37,6 @@ export function enrichProcessor(topicPrefix: string): Processor<LookoutEvent> {
     decode(value) {
       const event = decodeEvent(value.toString())
       checkMagnitudes(event, '')
-      // validates the event time now, so a malformed timestamp is a dead letter, not a crash
-      ;(featureKinds[event.kind] as unknown as FeatureKind<LookoutEvent, unknown>).eventTimeMs(event)
       return event
     },
     process(records, { store }) {

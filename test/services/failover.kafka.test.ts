@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { resolve } from 'node:path'
 import { after, test } from 'node:test'
-import { transactionSchema } from '../../src/core/features/transaction.ts'
+import { kindOf } from '../../src/core/kinds.ts'
 import { topicName } from '../../src/kafka/topics.ts'
 import { root } from '../helpers/cli.ts'
 import { deleteTopicsWithPrefix, readTopic, testBrokers, testContext } from '../helpers/kafka.ts'
@@ -86,7 +86,7 @@ test('a SIGKILLed enrich and score instance lose and duplicate nothing, and stat
     timeoutMs: 30_000,
   })
   assert.equal(enriched.length, events.length)
-  const countIndex = transactionSchema.names.indexOf('user_event_count')
+  const countIndex = kindOf('transaction').schema.featureNames.indexOf('user_event_count')
   const byUser = new Map<string, { n: number; count: number }[]>()
   for (const record of enriched) {
     const value = JSON.parse(record.value)

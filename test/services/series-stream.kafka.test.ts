@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { after, test } from 'node:test'
-import { metricEntityKey } from '../../src/core/features/metric.ts'
+import { entityKeyOf } from '../../src/core/features/index.ts'
 import { parseMetricSeries, parseTimestamp } from '../../src/core/sources/metrics.ts'
 import { createProducer } from '../../src/kafka/producer.ts'
 import { topicName } from '../../src/kafka/topics.ts'
@@ -51,7 +51,7 @@ test('NAB series replayed as metric events through the broker score exactly as l
       assert.deepEqual(errors, [])
       assert.equal(samples.length, scored.length)
       samples.forEach((sample, row) => {
-        const key = `${metricEntityKey(sample)}|${parseTimestamp(sample.timestamp)}`
+        const key = `${entityKeyOf(sample)}|${parseTimestamp(sample.timestamp)}`
         offline.set(key, [...(offline.get(key) ?? []), Number(scored[row]!.split(',')[2])])
       })
       for (let from = 0; from < samples.length; from += 500) {

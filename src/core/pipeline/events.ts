@@ -2,7 +2,7 @@
 import type { Contribution } from '../anomaly/detector.ts'
 import type { LookoutEvent } from '../events.ts'
 import { type EventKind, entityKeyOf, extractFeatures, featureKindOf, isEventKind } from '../features/index.ts'
-import { kindOf } from '../kinds.ts'
+import { kindOf, registeredKinds } from '../kinds.ts'
 
 /** An event with its entity's features, as written to `enriched-features`. */
 export interface EnrichedEvent {
@@ -51,15 +51,6 @@ export interface ScoredEvent {
   amount?: number
 }
 
-function requireField(event: Record<string, unknown>, field: string, type: 'string' | 'number' | 'boolean'): void {
-  const value = event[field]
-  if (typeof value !== type || (type === 'number' && !Number.isFinite(value as number))) {
-    throw new Error(
-      `field ${field} must be a ${type === 'number' ? 'finite number' : type}, got ${JSON.stringify(value)}`,
-    )
-  }
-}
-
 /** Parses and validates one event; throws an Error whose message is the dead-letter reason. */
 export function decodeEvent(text: string): LookoutEvent {
   let parsed: unknown
@@ -71,13 +62,9 @@ export function decodeEvent(text: string): LookoutEvent {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object')
   const event = parsed as Record<string, unknown>
   if (!isEventKind(event.kind)) {
-    throw new Error(
-      `unknown kind ${JSON.stringify(event.kind)}; expected transaction, payment, point, metric or record`,
-    )
+    throw new Error(`unknown kind ${JSON.stringify(event.kind)}; expected ${registeredKinds().join(', ')}`)
   }
-  const entry = kindOf(event.kind)
-  for (const [field, type] of entry.requiredFields) requireField(event, field, type)
-  entry.validate?.(event)
+  kindOf(event.kind).validate(parsed as LookoutEvent)
   return parsed as LookoutEvent
 }
 

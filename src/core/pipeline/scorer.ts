@@ -56,7 +56,7 @@ interface KindScorerState {
 /** The scoring state of one event kind in one partition. */
 class KindScorer {
   readonly kind: EventKind
-  readonly entry: KindEntry<EventKind>
+  readonly entry: KindEntry
   readonly rules: RuleOptions
   readonly rawScores: boolean
   readonly explainFrom: number
@@ -88,9 +88,7 @@ class KindScorer {
     this.#x = new Float64Array(dimensions)
     this.#scaled = new Float64Array(dimensions)
     this.model = model
-    const zIndices =
-      this.entry.statisticColumns ??
-      this.names.flatMap((name, i) => (/robust_zscore|_zscore$|deviation/.test(name) ? [i] : []))
+    const zIndices = this.entry.statisticColumns
     this.zscore =
       zIndices.length > 0
         ? new EntityZScoreDetector({ featureIndices: zIndices, featureNames: zIndices.map((i) => this.names[i]!) })

@@ -10,7 +10,7 @@
 //   mean) / sample standard deviation of the history, 0 with fewer than two values, ±50 at
 //   most; ratio_to_mean: x / mean, 1 without history, ±1000 at most.
 // - robust_zscore: (x − median) / (1.4826·MAD) over the last `recent` (32) values of the
-//   history, 0 with fewer than 5 values; a zero MAD falls back to 1.2533·mean absolute
+//   history, 0 with fewer than 5 values; a zero MAD falls back to √(π/2)·mean absolute
 //   deviation, then to 0 for x = median and ±50 otherwise; ±50 at most.
 // - count / sum over a window W: events of the entity (this one included) with event time in
 //   (t − W, t], and the sum of the field over them. The state keeps events newer than the
@@ -24,10 +24,14 @@
 //   circle and of the weekday (Monday 0, with the hour) on the 7-day circle, of the event time
 //   or of a timestamp field.
 // - one_hot: 1 in the column of the value, 0 elsewhere (all 0 for an unlisted value).
+// - count without a window: the entity's events so far, this one included.
+// - cycle: sin and cos of 2π·x/period (an hour of the day 0–23 with period 24).
+// - lookup: the table's number for the value (compared as text), `default` (0) for any other.
 import { parseEventTime } from '../features/event-time.ts'
 import { allocateFeatures } from '../features/feature-vector.ts'
+import { robustZScore } from '../features/recent-values.ts'
 import { ratioToAverage, signedLog1p } from '../features/scaling.ts'
-import { clippedZ, type WelfordState, welfordUpdate, welfordZScore, zScoreLimit } from '../features/welford.ts'
+import { type WelfordState, welfordUpdate, welfordZScore, zScoreLimit } from '../features/welford.ts'
 import {
   type EventSchemaDeclaration,
   type FeatureDeclaration,
@@ -80,6 +84,17 @@ export interface CompiledSchema {
    * declares no event-time field.
    */
   decode(record: unknown, recordTimestamp?: number): DeclaredEvent
+  /** The event time of a record from its event-time field (NaN when the schema declares none). */
+  time(record: Record<string, unknown>): number
+  /** The entity key, id, label and features of a record itself (at event time `t`). */
+  recordKey(record: Record<string, unknown>): string
+  recordId(record: Record<string, unknown>, t: number): string
+  recordLabel(record: Record<string, unknown>): 0 | 1 | undefined
+  extractRecord(
+    record: Record<string, unknown>,
+    t: number,
+    state: unknown,
+  ): { features: Float64Array; nextState: SchemaState }
   entityKey(event: DeclaredEvent): string
   id(event: DeclaredEvent): string
   label(event: DeclaredEvent): 0 | 1 | undefined
@@ -107,9 +122,12 @@ export function timeValue(value: unknown): number {
   return parseEventTime(value)
 }
 
-function checkField(record: unknown, path: string, type: FieldType): void {
+function checkField(record: unknown, path: string, type: FieldType, optional: boolean): void {
   const value = valueAt(record, path)
-  if (value === undefined || value === null) throw new Error(`field ${path} is missing`)
+  if (value === undefined || value === null) {
+    if (optional) return
+    throw new Error(`field ${path} is missing`)
+  }
   const ok =
     type === 'number'
       ? typeof value === 'number' && Number.isFinite(value)
@@ -141,20 +159,9 @@ function fingerprint(text: string): string {
   return (hash >>> 0).toString(36)
 }
 
-function median(sorted: readonly number[]): number {
-  const n = sorted.length
-  return n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2
-}
-
 /** The robust z-score of x against `values` (see the header). */
 export function robustZ(values: readonly number[], x: number): number {
-  if (values.length < 5) return 0
-  const sorted = [...values].sort((a, b) => a - b)
-  const center = median(sorted)
-  const deviations = sorted.map((v) => Math.abs(v - center)).sort((a, b) => a - b)
-  let scale = 1.4826 * median(deviations)
-  if (!(scale > 0)) scale = (1.2533 * deviations.reduce((sum, d) => sum + d, 0)) / deviations.length
-  return clippedZ(x - center, scale, center)
+  return robustZScore(values, x, 0)
 }
 
 const hourMs = 3_600_000
@@ -178,14 +185,25 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
       column += featureColumns(feature).length
     }
   }
-  const windowKey = (feature: FeatureDeclaration) => `${feature.field ?? ''}@${parseDuration(feature.window)}`
-  const recentKey = (feature: FeatureDeclaration) => `${feature.field}#${feature.recent ?? defaultRecent}`
+  // keys into the state, worked out once per feature (extract runs for every event)
+  const windowKeyOf = new Map<FeatureDeclaration, string>()
+  const windowMsOf = new Map<FeatureDeclaration, number>()
+  const recentKeyOf = new Map<FeatureDeclaration, string>()
+  for (const feature of declaration.features) {
+    if (feature.window !== undefined) {
+      windowMsOf.set(feature, parseDuration(feature.window))
+      windowKeyOf.set(feature, `${feature.field ?? ''}@${parseDuration(feature.window)}`)
+    }
+    recentKeyOf.set(feature, `${feature.field}#${feature.recent ?? defaultRecent}`)
+  }
+  const windowKey = (feature: FeatureDeclaration) => windowKeyOf.get(feature)!
+  const recentKey = (feature: FeatureDeclaration) => recentKeyOf.get(feature)!
   const windowKeys = new Map<string, number>()
   const recentKeys = new Map<string, number>()
   const welfordFields = new Set<string>()
   const categoryFields = new Set<string>()
   for (const feature of declaration.features) {
-    if (feature.type === 'count' || feature.type === 'sum')
+    if ((feature.type === 'count' && feature.window !== undefined) || feature.type === 'sum')
       windowKeys.set(windowKey(feature), parseDuration(feature.window))
     if (feature.type === 'robust_zscore') recentKeys.set(recentKey(feature), feature.recent ?? defaultRecent)
     if (feature.type === 'mean' || feature.type === 'zscore' || feature.type === 'ratio_to_mean')
@@ -193,10 +211,15 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
     if (feature.type === 'first_seen' || feature.type === 'frequency') categoryFields.add(feature.field!)
   }
   const single = declaration.name
+  const windowList = [...windowKeys].map(([key, windowMs]) => ({
+    key,
+    windowMs,
+    field: key.slice(0, key.lastIndexOf('@')),
+  }))
 
   const decode = (record: unknown, recordTimestamp?: number): DeclaredEvent => {
     if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new Error('not a JSON object')
-    for (const field of declaration.fields) checkField(record, field.name, field.type)
+    for (const field of declaration.fields) checkField(record, field.name, field.type, field.optional === true)
     if (declaration.label !== undefined) {
       const label = valueAt(record, declaration.label)
       if (typeof label === 'number' && label !== 0 && label !== 1)
@@ -212,13 +235,20 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
     return { kind: declaration.name, record: record as Record<string, unknown>, time }
   }
 
-  const entityKey = (event: DeclaredEvent): string =>
-    declaration.entityKey === undefined ? single : String(valueAt(event.record, declaration.entityKey))
+  const keyFields = declaration.entityKey
+  const recordKey = (record: Record<string, unknown>): string =>
+    keyFields === undefined
+      ? single
+      : typeof keyFields === 'string'
+        ? String(valueAt(record, keyFields))
+        : keyFields.map((field) => String(valueAt(record, field))).join('/')
 
-  const extract = (event: DeclaredEvent, saved: unknown): { features: Float64Array; nextState: SchemaState } => {
+  const extractRecord = (
+    record: Record<string, unknown>,
+    t: number,
+    saved: unknown,
+  ): { features: Float64Array; nextState: SchemaState } => {
     const before = (saved as SchemaState | undefined)?.v === version ? (saved as SchemaState) : undefined
-    const record = event.record
-    const t = event.time
     const n = before?.n ?? 0
     const f = allocateFeatures(featureNames.length)
     let column = 0
@@ -248,7 +278,11 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
           break
         case 'count':
         case 'sum': {
-          const windowMs = parseDuration(feature.window)
+          if (feature.window === undefined) {
+            f[column++] = n + 1
+            break
+          }
+          const windowMs = windowMsOf.get(feature)!
           const own = feature.type === 'count' ? 1 : numberAt(record, feature.field!)
           let total = own
           for (const [time, value] of before?.windows[windowKey(feature)] ?? [])
@@ -282,6 +316,17 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
           f[column++] = cos
           break
         }
+        case 'cycle': {
+          const [sin, cos] = circle(numberAt(record, feature.field!), feature.period!)
+          f[column++] = sin
+          f[column++] = cos
+          break
+        }
+        case 'lookup': {
+          const value = String(valueAt(record, feature.field!))
+          f[column++] = Object.hasOwn(feature.table!, value) ? feature.table![value]! : (feature.default ?? 0)
+          break
+        }
         case 'one_hot': {
           const value = String(valueAt(record, feature.field!))
           for (const option of feature.values!) f[column++] = value === option ? 1 : 0
@@ -304,13 +349,13 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
       recent[key] = values.length > keep ? values.slice(values.length - keep) : values
     }
     const windows: Record<string, (readonly [number, number])[]> = {}
-    for (const [key, windowMs] of windowKeys) {
-      const field = key.slice(0, key.lastIndexOf('@'))
-      const entries = [...(before?.windows[key] ?? []), [t, field === '' ? 1 : numberAt(record, field)] as const]
-      let from = 0
-      while (from < entries.length && entries[from]![0] <= latest - windowMs) from++
-      from = Math.max(from, entries.length - maxWindowEvents)
-      windows[key] = entries.slice(from).filter(([time]) => time > latest - windowMs)
+    for (const { key, windowMs, field } of windowList) {
+      const cutoff = latest - windowMs
+      const kept: (readonly [number, number])[] = []
+      for (const entry of before?.windows[key] ?? []) if (entry[0] > cutoff) kept.push(entry)
+      if (t > cutoff) kept.push([t, field === '' ? 1 : numberAt(record, field)])
+      if (kept.length > maxWindowEvents) kept.splice(0, kept.length - maxWindowEvents)
+      windows[key] = kept
     }
     const counts: Record<string, Record<string, number>> = {}
     for (const field of categoryFields) {
@@ -331,6 +376,12 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
     }
   }
 
+  const recordLabel = (record: Record<string, unknown>): 0 | 1 | undefined => {
+    if (declaration.label === undefined) return undefined
+    const value = valueAt(record, declaration.label)
+    return value === true || value === 1 ? 1 : value === false || value === 0 ? 0 : undefined
+  }
+
   return Object.freeze({
     declaration,
     name: declaration.name,
@@ -338,17 +389,20 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
     statisticColumns: Object.freeze(statisticColumns),
     fieldTypes,
     decode,
-    entityKey,
+    time: (record: Record<string, unknown>) =>
+      declaration.eventTime === undefined ? Number.NaN : timeValue(valueAt(record, declaration.eventTime)),
+    recordKey,
+    recordId: (record: Record<string, unknown>, t: number) =>
+      declaration.id === undefined ? `${recordKey(record)}@${t}` : String(valueAt(record, declaration.id)),
+    recordLabel,
+    extractRecord,
+    entityKey: (event: DeclaredEvent) => recordKey(event.record),
     id: (event: DeclaredEvent) =>
       declaration.id === undefined
-        ? `${entityKey(event)}@${event.time}`
+        ? `${recordKey(event.record)}@${event.time}`
         : String(valueAt(event.record, declaration.id)),
-    label: (event: DeclaredEvent): 0 | 1 | undefined => {
-      if (declaration.label === undefined) return undefined
-      const value = valueAt(event.record, declaration.label)
-      return value === true || value === 1 ? 1 : value === false || value === 0 ? 0 : undefined
-    },
-    extract,
+    label: (event: DeclaredEvent) => recordLabel(event.record),
+    extract: (event: DeclaredEvent, saved: unknown) => extractRecord(event.record, event.time, saved),
   })
 }
 

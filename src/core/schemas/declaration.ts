@@ -3,6 +3,8 @@
 // plain JSON, and every problem is reported with its path (`schemas[0].features[2].window`) and
 // what is allowed, so a config file or a schema file fails at start-up, never on a record.
 
+import { ruleSets } from '../anomaly/rule-sets.ts'
+
 export const fieldTypes = ['number', 'string', 'boolean', 'timestamp'] as const
 export type FieldType = (typeof fieldTypes)[number]
 
@@ -25,6 +27,8 @@ export const featureTypes = [
   'hour_of_day',
   'day_of_week',
   'one_hot',
+  'cycle',
+  'lookup',
 ] as const
 export type FeatureType = (typeof featureTypes)[number]
 
@@ -37,9 +41,10 @@ const numericFeatures: ReadonlySet<FeatureType> = new Set([
   'robust_zscore',
   'ratio_to_mean',
   'sum',
+  'cycle',
 ])
 /** Feature types over a categorical field (string, number or boolean, compared as text). */
-const categoricalFeatures: ReadonlySet<FeatureType> = new Set(['first_seen', 'frequency', 'one_hot'])
+const categoricalFeatures: ReadonlySet<FeatureType> = new Set(['first_seen', 'frequency', 'one_hot', 'lookup'])
 /** Feature types with an event-time window. */
 const windowFeatures: ReadonlySet<FeatureType> = new Set(['count', 'sum'])
 /** Feature types over the event time or a timestamp field. */
@@ -49,6 +54,8 @@ export interface FieldDeclaration {
   /** Dotted path into the record (`location.lat`; `items.0` for an array element). */
   readonly name: string
   readonly type: FieldType
+  /** A record may leave it out (or send null); when present it must have its type. */
+  readonly optional?: boolean
 }
 
 export interface FeatureDeclaration {
@@ -63,14 +70,36 @@ export interface FeatureDeclaration {
   readonly values?: readonly string[]
   /** Past values a robust_zscore compares with (default 32). */
   readonly recent?: number
+  /** Period of a cycle feature (24 for an hour of the day): sin and cos of 2π·value/period. */
+  readonly period?: number
+  /** Value of each category of a lookup feature… */
+  readonly table?: Readonly<Record<string, number>>
+  /** …and of any other category (default 0). */
+  readonly default?: number
+}
+
+/** Ground truth a stream carries besides its label, copied into its scored events. */
+export interface TruthDeclaration {
+  /** Field naming the stream's phase (a generator's normal, drift or attack). */
+  readonly phase?: string
+  /** Field holding the event's sequence number. */
+  readonly eventNumber?: string
+  /** Field holding the event's money amount. */
+  readonly amount?: string
+}
+
+/** A detector kept per entity on one field (the series detector of a metric). */
+export interface EntityDetectorDeclaration {
+  readonly type: 'series'
+  readonly field: string
 }
 
 export interface EventSchemaDeclaration {
   readonly name: string
   /** The topic its records arrive on. */
   readonly topic?: string
-  /** Field holding the entity key; absent = one entity for the whole stream. */
-  readonly entityKey?: string
+  /** Field holding the entity key, or fields joined by "/"; absent = one entity for the whole stream. */
+  readonly entityKey?: string | readonly string[]
   /** Field holding the event time (ISO-8601 or epoch seconds/ms); absent = the record's timestamp. */
   readonly eventTime?: string
   /** Field holding the label (0/1 or boolean), when the stream carries one. */
@@ -79,6 +108,10 @@ export interface EventSchemaDeclaration {
   readonly id?: string
   readonly fields: readonly FieldDeclaration[]
   readonly features: readonly FeatureDeclaration[]
+  /** Name of a rule set (see src/core/anomaly/rule-sets.ts) the scorer runs on every event. */
+  readonly rules?: string
+  readonly truth?: TruthDeclaration
+  readonly detectors?: readonly EntityDetectorDeclaration[]
 }
 
 /** A declaration problem: where, what is wrong, what is allowed. */
@@ -125,7 +158,7 @@ function text(value: unknown, path: string, allowed: string, pattern?: RegExp): 
 
 /** The columns a feature adds to the vector. */
 export function featureColumns(feature: FeatureDeclaration): string[] {
-  if (feature.type === 'hour_of_day' || feature.type === 'day_of_week')
+  if (feature.type === 'hour_of_day' || feature.type === 'day_of_week' || feature.type === 'cycle')
     return [`${feature.name}_sin`, `${feature.name}_cos`]
   if (feature.type === 'one_hot') return (feature.values ?? []).map((value) => `${feature.name}=${value}`)
   return [feature.name]
@@ -137,7 +170,19 @@ export function featureColumns(feature: FeatureDeclaration): string[] {
  */
 export function validateSchemaDeclaration(value: unknown, path = 'schema'): EventSchemaDeclaration {
   if (!isObject(value)) throw new SchemaDeclarationError(path, 'must be an object', 'an event schema object')
-  checkKeys(value, path, ['name', 'topic', 'entityKey', 'eventTime', 'label', 'id', 'fields', 'features'])
+  checkKeys(value, path, [
+    'name',
+    'topic',
+    'entityKey',
+    'eventTime',
+    'label',
+    'id',
+    'fields',
+    'features',
+    'rules',
+    'truth',
+    'detectors',
+  ])
   const name = text(
     value.name,
     `${path}.name`,
@@ -156,7 +201,7 @@ export function validateSchemaDeclaration(value: unknown, path = 'schema'): Even
   value.fields.forEach((field, i) => {
     const at = `${path}.fields[${i}]`
     if (!isObject(field)) throw new SchemaDeclarationError(at, 'must be an object', '{"name": "...", "type": "..."}')
-    checkKeys(field, at, ['name', 'type'])
+    checkKeys(field, at, ['name', 'type', 'optional'])
     const fieldName = text(field.name, `${at}.name`, 'a dotted path such as amount or location.lat', pathPattern)
     if (fieldType.has(fieldName))
       throw new SchemaDeclarationError(`${at}.name`, `field ${fieldName} is declared twice`, 'each field once')
@@ -166,13 +211,27 @@ export function validateSchemaDeclaration(value: unknown, path = 'schema'): Even
         `${JSON.stringify(field.type)} is not a field type`,
         fieldTypes.join(', '),
       )
+    if (field.optional !== undefined && typeof field.optional !== 'boolean')
+      throw new SchemaDeclarationError(
+        `${at}.optional`,
+        `${JSON.stringify(field.optional)} is not allowed`,
+        'true or false',
+      )
     fieldType.set(fieldName, field.type as FieldType)
-    fields.push(Object.freeze({ name: fieldName, type: field.type as FieldType }))
+    fields.push(
+      Object.freeze({ name: fieldName, type: field.type as FieldType, ...(field.optional ? { optional: true } : {}) }),
+    )
   })
-  const declared = (setting: string, allowedTypes: readonly FieldType[]): string | undefined => {
-    const given = value[setting]
+  const declared = (setting: string, allowedTypes: readonly FieldType[]): string | undefined =>
+    declaredAt(value, setting, `${path}.${setting}`, allowedTypes)
+  const declaredAt = (
+    holder: unknown,
+    setting: string | number,
+    at: string,
+    allowedTypes: readonly FieldType[],
+  ): string | undefined => {
+    const given = (holder as Record<string | number, unknown>)[setting]
     if (given === undefined) return undefined
-    const at = `${path}.${setting}`
     const field = text(given, at, 'the name of a declared field', pathPattern)
     const type = fieldType.get(field)
     if (type === undefined)
@@ -189,7 +248,14 @@ export function validateSchemaDeclaration(value: unknown, path = 'schema'): Even
       )
     return field
   }
-  const entityKey = declared('entityKey', ['string', 'number'])
+  const keyTypes: FieldType[] = ['string', 'number']
+  let entityKey: string | readonly string[] | undefined
+  if (Array.isArray(value.entityKey)) {
+    const keys = value.entityKey
+    if (keys.length === 0)
+      throw new SchemaDeclarationError(`${path}.entityKey`, 'is an empty list', 'a field name, or a list of them')
+    entityKey = Object.freeze(keys.map((_, i) => declaredAt(keys, i, `${path}.entityKey[${i}]`, keyTypes)!))
+  } else entityKey = declared('entityKey', keyTypes)
   const eventTime = declared('eventTime', ['timestamp', 'number'])
   const label = declared('label', ['number', 'boolean'])
   const id = declared('id', ['string', 'number'])
@@ -202,7 +268,7 @@ export function validateSchemaDeclaration(value: unknown, path = 'schema'): Even
     const at = `${path}.features[${i}]`
     if (!isObject(feature))
       throw new SchemaDeclarationError(at, 'must be an object', '{"name": "...", "type": "...", ...}')
-    checkKeys(feature, at, ['name', 'type', 'field', 'window', 'values', 'recent'])
+    checkKeys(feature, at, ['name', 'type', 'field', 'window', 'values', 'recent', 'period', 'table', 'default'])
     const featureName = text(feature.name, `${at}.name`, 'letters, digits, "_", "." and "-"', namePattern)
     const type = feature.type as FeatureType
     if (!featureTypes.includes(type))
@@ -224,6 +290,12 @@ export function validateSchemaDeclaration(value: unknown, path = 'schema'): Even
           `field ${field} is not declared in fields`,
           `one of ${[...fieldType.keys()].join(', ')}`,
         )
+      if (fields.some((f) => f.name === field && f.optional))
+        throw new SchemaDeclarationError(
+          `${at}.field`,
+          `field ${field} is optional; a feature needs it in every record`,
+          'a field that is not optional',
+        )
       if (numericFeatures.has(type) && declaredType !== 'number' && !(type === 'number' && declaredType === 'boolean'))
         throw new SchemaDeclarationError(
           `${at}.field`,
@@ -244,7 +316,8 @@ export function validateSchemaDeclaration(value: unknown, path = 'schema'): Even
         )
       out.field = field
     }
-    if (windowFeatures.has(type) || feature.window !== undefined) {
+    // a count without a window counts all the entity's events so far
+    if (type === 'sum' || feature.window !== undefined) {
       if (!windowFeatures.has(type))
         throw new SchemaDeclarationError(
           `${at}.window`,
@@ -292,6 +365,44 @@ export function validateSchemaDeclaration(value: unknown, path = 'schema'): Even
         )
       out.recent = feature.recent as number
     }
+    if (type === 'cycle' || feature.period !== undefined) {
+      if (type !== 'cycle')
+        throw new SchemaDeclarationError(`${at}.period`, `a ${type} feature has no period`, 'period only on cycle')
+      if (typeof feature.period !== 'number' || !(feature.period > 0) || !Number.isFinite(feature.period))
+        throw new SchemaDeclarationError(
+          `${at}.period`,
+          `${JSON.stringify(feature.period)} is not allowed`,
+          'a positive number (24 for an hour of the day)',
+        )
+      out.period = feature.period
+    }
+    if (type === 'lookup' || feature.table !== undefined || feature.default !== undefined) {
+      if (type !== 'lookup')
+        throw new SchemaDeclarationError(
+          `${at}.${feature.table !== undefined ? 'table' : 'default'}`,
+          `a ${type} feature has no table`,
+          'table and default only on lookup',
+        )
+      const table = feature.table
+      if (
+        !isObject(table) ||
+        Object.keys(table).length === 0 ||
+        !Object.values(table).every((v) => typeof v === 'number' && Number.isFinite(v))
+      )
+        throw new SchemaDeclarationError(
+          `${at}.table`,
+          `${JSON.stringify(table)} is not allowed`,
+          'an object mapping each category to a finite number',
+        )
+      if (feature.default !== undefined && !(typeof feature.default === 'number' && Number.isFinite(feature.default)))
+        throw new SchemaDeclarationError(
+          `${at}.default`,
+          `${JSON.stringify(feature.default)} is not allowed`,
+          'a finite number (the value of any other category)',
+        )
+      out.table = Object.freeze({ ...(table as Record<string, number>) })
+      if (feature.default !== undefined) out.default = feature.default as number
+    }
     for (const column of featureColumns(out)) {
       if (columns.has(column))
         throw new SchemaDeclarationError(`${at}.name`, `feature ${column} is declared twice`, 'distinct feature names')
@@ -299,6 +410,62 @@ export function validateSchemaDeclaration(value: unknown, path = 'schema'): Even
     }
     features.push(Object.freeze(out))
   })
+
+  let rules: string | undefined
+  if (value.rules !== undefined) {
+    const at = `${path}.rules`
+    const set = ruleSets[value.rules as string]
+    if (typeof value.rules !== 'string' || !Object.hasOwn(ruleSets, value.rules) || set === undefined)
+      throw new SchemaDeclarationError(
+        at,
+        `${JSON.stringify(value.rules)} is not a rule set`,
+        Object.keys(ruleSets).join(', '),
+      )
+    for (const [field, type] of set.fields)
+      if (fieldType.get(field) !== type)
+        throw new SchemaDeclarationError(
+          at,
+          `rule set ${value.rules} reads field ${field} (${type}), which is not declared as one`,
+          `declare {"name": "${field}", "type": "${type}"} in fields`,
+        )
+    rules = value.rules
+  }
+  let truth: TruthDeclaration | undefined
+  if (value.truth !== undefined) {
+    const at = `${path}.truth`
+    if (!isObject(value.truth))
+      throw new SchemaDeclarationError(at, 'must be an object', '{"phase", "eventNumber", "amount"}: field names')
+    checkKeys(value.truth, at, ['phase', 'eventNumber', 'amount'])
+    const phase = declaredAt(value.truth, 'phase', `${at}.phase`, ['string'])
+    const eventNumber = declaredAt(value.truth, 'eventNumber', `${at}.eventNumber`, ['number'])
+    const amount = declaredAt(value.truth, 'amount', `${at}.amount`, ['number'])
+    truth = Object.freeze({
+      ...(phase === undefined ? {} : { phase }),
+      ...(eventNumber === undefined ? {} : { eventNumber }),
+      ...(amount === undefined ? {} : { amount }),
+    })
+  }
+  let detectors: EntityDetectorDeclaration[] | undefined
+  if (value.detectors !== undefined) {
+    const at = `${path}.detectors`
+    if (!Array.isArray(value.detectors))
+      throw new SchemaDeclarationError(at, 'must be a list', 'a list of {"type": "series", "field": "..."}')
+    detectors = value.detectors.map((detector, i) => {
+      if (!isObject(detector) || detector.type !== 'series')
+        throw new SchemaDeclarationError(
+          `${at}[${i}].type`,
+          `${JSON.stringify(isObject(detector) ? detector.type : detector)} is not an entity detector`,
+          'series',
+        )
+      checkKeys(detector, `${at}[${i}]`, ['type', 'field'])
+      const field = declaredAt(detector, 'field', `${at}[${i}].field`, ['number'])
+      if (field === undefined)
+        throw new SchemaDeclarationError(`${at}[${i}].field`, 'is missing', 'the number field the detector follows')
+      return Object.freeze({ type: 'series' as const, field })
+    })
+    if (detectors.length > 1)
+      throw new SchemaDeclarationError(at, 'declares more than one detector', 'at most one series detector')
+  }
 
   return Object.freeze({
     name,
@@ -309,6 +476,9 @@ export function validateSchemaDeclaration(value: unknown, path = 'schema'): Even
     ...(id === undefined ? {} : { id }),
     fields: Object.freeze(fields),
     features: Object.freeze(features),
+    ...(rules === undefined ? {} : { rules }),
+    ...(truth === undefined ? {} : { truth }),
+    ...(detectors === undefined ? {} : { detectors: Object.freeze(detectors) }),
   })
 }
 

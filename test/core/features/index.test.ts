@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { LookoutEvent } from '../../../src/core/events.ts'
-import {
-  entityKeyOf,
-  eventKinds,
-  extractFeatures,
-  featureKinds,
-  isEventKind,
-} from '../../../src/core/features/index.ts'
-import { isLookoutError } from '../../../src/errors.ts'
+import { entityKeyOf, extractFeatures, featureKindOf, isEventKind } from '../../../src/core/features/index.ts'
+import { builtInKinds, kindOf } from '../../../src/core/kinds.ts'
 
 const events: LookoutEvent[] = [
   {
@@ -68,17 +62,25 @@ const events: LookoutEvent[] = [
   },
 ]
 
-test('every event kind is registered with a schema', () => {
-  assert.deepEqual([...eventKinds].sort(), ['metric', 'payment', 'point', 'record', 'transaction'])
-  for (const kind of eventKinds) {
-    assert.equal(featureKinds[kind].kind, kind)
-    assert.ok(featureKinds[kind].schema.names.length > 0)
+test('every built-in kind is registered from its template in schemas/', () => {
+  assert.deepEqual([...builtInKinds].sort(), ['metric', 'payment', 'point', 'record', 'transaction'])
+  const templates = {
+    transaction: 'transactions',
+    payment: 'payments',
+    point: 'points',
+    metric: 'metrics',
+    record: 'records',
+  }
+  for (const kind of builtInKinds) {
+    assert.equal(featureKindOf(kind)!.kind, kind)
+    assert.equal(kindOf(kind).schema.name, templates[kind])
+    assert.ok(featureKindOf(kind)!.schema.names.length > 0)
   }
   assert.equal(isEventKind('payment'), true)
   assert.equal(isEventKind('toString'), false)
 })
 
-test('extractFeatures runs the right extractor, keyed by entity, on event time', () => {
+test('extractFeatures runs the declared features of the kind, keyed by entity, on event time', () => {
   const keys = events.map((event) => extractFeatures(event, undefined).entityKey)
   assert.deepEqual(keys, ['u1', 'c1', 'points', 'db-2/cpu', 'Tesco'])
   assert.deepEqual(keys, events.map(entityKeyOf))
@@ -92,7 +94,7 @@ test('extractFeatures runs the right extractor, keyed by entity, on event time',
   ])
   for (const event of events) {
     const first = extractFeatures(event, undefined)
-    assert.equal(first.features.length, featureKinds[event.kind].schema.names.length)
+    assert.equal(first.features.length, featureKindOf(event.kind)!.schema.names.length)
     const stored = JSON.parse(JSON.stringify(first.nextState)) as unknown
     const second = extractFeatures(event, stored)
     assert.ok(second.features.every(Number.isFinite))
@@ -100,10 +102,35 @@ test('extractFeatures runs the right extractor, keyed by entity, on event time',
   }
 })
 
-test('a malformed timestamp is an INPUT_INVALID error naming the field', () => {
+test('a malformed timestamp is an error naming the field', () => {
   const bad = { ...events[2]!, current_time: 'soon' } as LookoutEvent
-  assert.throws(
-    () => extractFeatures(bad, undefined),
-    (error) => isLookoutError(error) && error.code === 'LOOKOUT_INPUT_INVALID' && /current_time/.test(error.message),
-  )
+  assert.throws(() => extractFeatures(bad, undefined), /current_time/)
+  assert.throws(() => kindOf('point').validate(bad), /current_time/)
+})
+
+test('the phased transaction features of the template: the values the rules and detectors read', () => {
+  const entry = kindOf('transaction')
+  const { features } = extractFeatures(events[0]!, undefined)
+  const at = (name: string) => features[entry.schema.featureNames.indexOf(name)]
+  assert.equal(at('amount'), 120)
+  assert.equal(at('hour_of_day'), 3)
+  assert.ok(Math.abs(at('hour_sin')! - Math.sin((2 * Math.PI * 3) / 24)) < 1e-12)
+  assert.equal(at('is_night'), 1)
+  assert.equal(at('merchant_risk'), 0.05)
+  assert.equal(at('user_event_count'), 1)
+  assert.equal(at('location_match'), 1)
+  assert.deepEqual(entry.truth(events[0]!), { label: 0, phase: 'normal', eventNumber: 1, amount: 120 })
+  assert.deepEqual(entry.rules?.names.length, 5)
+})
+
+test('declared parts: the payment rule set, the metric series detector on its value, composite entity keys', () => {
+  assert.deepEqual(kindOf('payment').rules?.names, ['high_value_burst', 'rapid_fire'])
+  assert.equal(kindOf('payment').entityDetector, undefined)
+  const metric = kindOf('metric')
+  assert.equal(metric.entityDetector?.name, 'series')
+  assert.equal(metric.entityDetector?.value(events[3]!), 37.5)
+  assert.equal(metric.rules, undefined)
+  assert.equal(entityKeyOf(events[3]!), 'db-2/cpu')
+  assert.deepEqual(metric.truth(events[3]!), {})
+  assert.deepEqual(kindOf('record').truth(events[4]!), { amount: 42.1 })
 })

@@ -85,6 +85,59 @@ test('bad declarations stop with the setting path and what is allowed', () => {
   )
 })
 
+test('declared parts: rule sets, truth, entity detectors, composite keys, optional fields, cycle and lookup', () => {
+  const schema = validateSchemaDeclaration({
+    ...base,
+    entityKey: ['user', 'note2'],
+    fields: [
+      ...base.fields,
+      { name: 'amount', type: 'number' },
+      { name: 'note', type: 'string', optional: true },
+      { name: 'note2', type: 'string' },
+    ],
+    rules: 'payment_patterns',
+    truth: { amount: 'amount' },
+    detectors: [{ type: 'series', field: 'latency' }],
+    features: [
+      { name: 'phase', type: 'cycle', field: 'latency', period: 24 },
+      { name: 'risk', type: 'lookup', field: 'user', table: { a: 1 }, default: 0.5 },
+      { name: 'events', type: 'count' },
+    ],
+  })
+  assert.deepEqual(schema.entityKey, ['user', 'note2'])
+  assert.equal(schema.rules, 'payment_patterns')
+  assert.deepEqual(schema.detectors, [{ type: 'series', field: 'latency' }])
+  rejects((s) => (s.rules = 'magic'), 'schemas[0].rules', /not a rule set/, /payment_patterns/)
+  rejects((s) => (s.rules = 'transaction_labels'), 'schemas[0].rules', /reads field amount \(number\)/)
+  rejects((s) => (s.truth = { phase: 'latency' }), 'schemas[0].truth.phase', /is a number/)
+  rejects((s) => (s.detectors = [{ type: 'series', field: 'user' }]), 'schemas[0].detectors[0].field', /is a string/)
+  rejects((s) => (s.detectors = [{ type: 'arima', field: 'latency' }]), 'schemas[0].detectors[0].type', /not an entity/)
+  rejects((s) => (s.entityKey = []), 'schemas[0].entityKey', /empty list/)
+  rejects((s) => (s.entityKey = ['user', 'nope']), 'schemas[0].entityKey[1]', /not declared/)
+  rejects(
+    (s) => (s.features as unknown[]).push({ name: 'c', type: 'cycle', field: 'latency' }),
+    'schemas[0].features[1].period',
+    /not allowed/,
+  )
+  rejects(
+    (s) => (s.features as unknown[]).push({ name: 'r', type: 'lookup', field: 'user', table: { a: 'high' } }),
+    'schemas[0].features[1].table',
+    /not allowed/,
+  )
+  rejects(
+    (s) => (s.features as unknown[]).push({ name: 'r', type: 'number', field: 'latency', period: 3 }),
+    'schemas[0].features[1].period',
+    /no period/,
+  )
+  rejects(
+    (s) => {
+      ;(s.fields as { name: string; optional?: boolean }[])[2]!.optional = true
+    },
+    'schemas[0].features[0].field',
+    /optional/,
+  )
+})
+
 test('durations', () => {
   assert.equal(parseDuration('500ms'), 500)
   assert.equal(parseDuration('30s'), 30_000)

@@ -39,6 +39,9 @@ const schema = compileSchema(
       { name: 'hour', type: 'hour_of_day' },
       { name: 'weekday', type: 'day_of_week' },
       { name: 'country', type: 'one_hot', field: 'country', values: ['fr', 'de', 'us'] },
+      { name: 'logins', type: 'count' },
+      { name: 'latency_phase', type: 'cycle', field: 'geo.latency', period: 100 },
+      { name: 'country_risk', type: 'lookup', field: 'country', table: { fr: 0.2, de: 0.3 }, default: 0.9 },
     ],
   }),
 )
@@ -78,7 +81,7 @@ function bruteForce(history: { event: Login; t: number }[], event: Login, t: num
     const center = median(recent)
     const deviations = recent.map((v) => Math.abs(v - center))
     let scale = 1.4826 * median(deviations)
-    if (!(scale > 0)) scale = (1.2533 * deviations.reduce((a, b) => a + b, 0)) / deviations.length
+    if (!(scale > 0)) scale = (Math.sqrt(Math.PI / 2) * deviations.reduce((a, b) => a + b, 0)) / deviations.length
     robust = z(x - center, scale, center)
   }
   const within = (ms: number) => [...history.map((h) => h.t), t].filter((time) => time > t - ms && time <= t).length
@@ -112,12 +115,16 @@ function bruteForce(history: { event: Login; t: number }[], event: Login, t: num
     event.country === 'fr' ? 1 : 0,
     event.country === 'de' ? 1 : 0,
     event.country === 'us' ? 1 : 0,
+    n + 1,
+    Math.sin((2 * Math.PI * x) / 100),
+    Math.cos((2 * Math.PI * x) / 100),
+    event.country === 'fr' ? 0.2 : event.country === 'de' ? 0.3 : 0.9,
   ]
 }
 
 test('the feature names follow the declaration (two columns for cyclic time, one per one-hot value)', () => {
-  assert.equal(schema.featureNames.length, 20)
-  assert.deepEqual(schema.featureNames.slice(13), [
+  assert.equal(schema.featureNames.length, 24)
+  assert.deepEqual(schema.featureNames.slice(13, 20), [
     'hour_sin',
     'hour_cos',
     'weekday_sin',
@@ -126,6 +133,7 @@ test('the feature names follow the declaration (two columns for cyclic time, one
     'country=de',
     'country=us',
   ])
+  assert.deepEqual(schema.featureNames.slice(20), ['logins', 'latency_phase_sin', 'latency_phase_cos', 'country_risk'])
   assert.deepEqual(schema.statisticColumns, [4, 5])
 })
 
