@@ -2,7 +2,7 @@
 // beside scikit-learn's Isolation Forest and River's Half-Space Trees, run in the same run on the
 // same rows with the same protocol.
 //
-//   node bench/real-data.ts [--data ../shared/data/tabular-dev] [--seeds 10] [--jobs 2]
+//   node bench/real-data.ts [--data ../shared/data/tabular-dev] [--seeds 20] [--jobs 2]
 //
 // Lookout: `lookout eval --input FILE --json` (the command users run; one configuration for
 // every file): the first 20 % of rows trains the Isolation Forest, every row is scored through
@@ -11,10 +11,12 @@
 // 42) trained on the same first 20 % and scoring every row; River's HalfSpaceTrees (25 trees,
 // height 15, window 250, seed 42) after River's MinMaxScaler, score then learn, row by row.
 //
-// Targets (issue 9): on every file Lookout's forest within 0.01 ROC-AUC of scikit-learn's,
-// Lookout's Half-Space Trees at least River's, the ensemble at least the best single detector
-// minus 0.01. One seed moves a forest's ROC-AUC by more than 0.01 on some files, so both forests
-// are also run over `--seeds` seeds (42, 43, ...) on the same rows and their means compared.
+// Targets: on every file Lookout's forest within 0.01 ROC-AUC of scikit-learn's, Lookout's
+// Half-Space Trees at least River's, the ensemble at least the best single detector minus 0.01.
+// The two forests are the same algorithm with different random number generators, and one seed
+// moves a forest's ROC-AUC by up to ±0.02 (standard deviation 0.008–0.01 on mammography and
+// cardio over 40 seeds, for both), so the forest target compares the means over `--seeds` seeds
+// (42, 43, ...) on the same rows; the seed-42 columns are shown beside them.
 // The last column shows what robust ranges change: Lookout's Half-Space Trees (the scorer's
 // settings, seed 42) on the same rows, scaled the old way (online min–max) and the new way.
 
@@ -33,7 +35,7 @@ const root = resolve(import.meta.dirname, '..')
 const { values: args } = parseArgs({
   options: {
     data: { type: 'string', default: resolve(root, '../shared/data/tabular-dev') },
-    seeds: { type: 'string', default: '10' },
+    seeds: { type: 'string', default: '20' },
     jobs: { type: 'string', default: '2' },
   },
 })
@@ -174,7 +176,9 @@ const lines = [
 ]
 let allMet = true
 for (const r of results) {
-  const ifOk = r.lookout.isolation_forest.rocAuc >= r.sklearn.rocAuc - 0.01
+  const ifOk = r.sklearn.seeds
+    ? r.lookoutForestSeeds.mean >= r.sklearn.seeds.mean - 0.01
+    : r.lookout.isolation_forest.rocAuc >= r.sklearn.rocAuc - 0.01
   const hstOk = r.lookout.half_space_trees.rocAuc >= r.river.rocAuc
   const best = Math.max(r.lookout.isolation_forest.rocAuc, r.lookout.half_space_trees.rocAuc)
   const ensembleOk = r.lookout.ensemble.rocAuc >= best - 0.01

@@ -69,6 +69,16 @@ test('values map into [0, 1] in order, around the median', () => {
   )
 })
 
+test("the trees' padded split range [0.15, 0.85] spans about ±4.7 standard deviations of normal data", () => {
+  const random = new Random(3)
+  const scaler = new RobustScaler({ dimensions: 1, seed: 1 })
+  for (let i = 0; i < 5000; i++) scaler.observe([random.normal(100, 10)])
+  const out = new Float64Array(1)
+  const at = (x: number) => scaler.transform([x], out)[0]!
+  assert.ok(at(100 + 40) < 0.85 && at(100 - 40) > 0.15, `±4σ: ${at(60)} – ${at(140)}`)
+  assert.ok(at(100 + 60) > 0.85 && at(100 - 60) < 0.15, `±6σ: ${at(40)} – ${at(160)}`)
+})
+
 test('state round-trips through JSON and the restored scaler goes on identically', () => {
   const a = new RobustScaler({ dimensions: 3, capacity: 16, horizon: 100, seed: 9 })
   const random = new Random(1)
