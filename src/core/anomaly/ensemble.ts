@@ -22,6 +22,7 @@
 //
 // `calibrate()` reads the state only; `observe()` updates it. A scorer calls calibrate then
 // observe for each event, so an event is never ranked against itself.
+import { Random } from '../random.ts'
 import { ScoreCalibrator, type ScoreCalibratorState } from './score-calibrator.ts'
 
 export interface ScoreEnsembleOptions {
@@ -74,6 +75,9 @@ export const scoreEnsembleDefaults = {
   horizon: 100_000,
   seed: 1,
 } as const
+
+/** Samples in a frozen combination's reference (see `freezeWith`). */
+const referenceDraws = 4096
 
 /** Evidence cap: -ln(1e-12). Keeps one p = 1 from making the average infinite. */
 const MAX_EVIDENCE = -Math.log(1e-12)
@@ -170,8 +174,8 @@ export class ScoreEnsemble {
    * next model, so a burst of anomalies does not teach the calibration that they are usual
    * (drift is the drift detectors' and the retrainer's business: a new model brings a new
    * reference). The combined calibration is fixed too, to the evidence of the reference
-   * scores with every other detector at its median (p = 1/2). The ensemble is calibrated from
-   * its first event.
+   * scores beside independent draws of the other detectors' evidence (see below). The
+   * ensemble is calibrated from its first event.
    */
   freezeWith(name: string, values: readonly number[]): void {
     const i = this.detectors.indexOf(name)
@@ -181,18 +185,42 @@ export class ScoreEnsemble {
     const fixed = new ScoreCalibrator({ capacity: size, horizon: size })
     for (const value of values) fixed.observe(value)
     this.#calibrators[i] = fixed
-    const combined = new ScoreCalibrator({ capacity: size, horizon: size })
     let total = 0
     for (let d = 0; d < this.detectors.length; d++) total += this.#weight[d]!
     const own = this.#weight[i]!
+    // The other detectors are calibrated by recent traffic, so on ordinary traffic each one's p
+    // is uniform and its evidence -ln(1 - p) exponential: the reference of the combination is
+    // the model's reference evidence beside independent draws of theirs (`referenceDraws` per
+    // reference score).
+    const draws = own < total ? Math.max(1, Math.ceil(referenceDraws / values.length)) : 1
+    const combined = new ScoreCalibrator({ capacity: size * draws, horizon: size * draws })
+    const random = new Random(1)
     for (const value of values) {
       const evidence = Math.min(MAX_EVIDENCE, -Math.log(1 - fixed.cdf(value)))
-      combined.observe(total > 0 ? (own * evidence + (total - own) * Math.LN2) / total : evidence)
+      for (let k = 0; k < draws; k++) {
+        let sum = own * evidence
+        for (let d = 0; d < this.detectors.length; d++)
+          if (d !== i) sum += this.#weight[d]! * Math.min(MAX_EVIDENCE, -Math.log(1 - random.next()))
+        combined.observe(total > 0 ? sum / total : evidence)
+      }
     }
     this.#combined = combined
     this.#frozen.add(i)
     this.#combinedFrozen = true
     if (this.#observed < this.warmup) this.#observed = this.warmup
+  }
+
+  /**
+   * Takes over the calibrations of `previous` for the detectors both ensembles have and this one
+   * calibrates by recent traffic: a new model changes its own detector, not the traffic the
+   * others are ranked against.
+   */
+  continueFrom(previous: ScoreEnsemble): void {
+    this.detectors.forEach((name, i) => {
+      const j = previous.detectors.indexOf(name)
+      if (j < 0 || this.#frozen.has(i) || previous.#frozen.has(j)) return
+      this.#calibrators[i] = ScoreCalibrator.fromJSON(previous.#calibrators[j]!.toJSON())
+    })
   }
 
   /** Adds one event's raw scores to the calibrations. */
@@ -266,7 +294,10 @@ export class ScoreEnsemble {
     for (let i = 0; i < this.detectors.length; i++) {
       const value = raw[this.detectors[i]!]
       if (value === undefined || Number.isNaN(value)) continue
-      const p = this.#calibrators[i]!.cdf(value)
+      const calibrator = this.#calibrators[i]!
+      // a detector whose calibration has seen fewer than `warmup` events has nothing to rank
+      // against yet (a model's frozen one has its reference): it counts as at its median
+      const p = calibrator.observed < this.warmup && !this.#frozen.has(i) ? 0.5 : calibrator.cdf(value)
       if (scores !== undefined) scores[this.detectors[i]!] = p
       sum += this.#weight[i]! * Math.min(MAX_EVIDENCE, -Math.log(1 - p))
       weight += this.#weight[i]!

@@ -130,11 +130,16 @@ class KindScorer {
     return ensemble
   }
 
-  /** A new model restarts the ensemble's calibration (its detector set changes). */
+  /**
+   * A new model restarts the ensemble's combination (its detector set changes); the detectors
+   * that learn online keep their calibrations.
+   */
   useModel(model: LoadedModel | undefined, seed: number): void {
     if (model?.version === this.model?.version) return
     this.model = model
+    const previous = this.ensemble
     this.ensemble = this.#newEnsemble(seed)
+    this.ensemble.continueFrom(previous)
   }
 
   score(event: EnrichedEvent): ScoredEvent {

@@ -59,7 +59,7 @@ export interface SchemaState {
   readonly latest: number
   readonly welford: Readonly<Record<string, WelfordState>>
   readonly recent: Readonly<Record<string, readonly number[]>>
-  /** [event time, value] of the events inside each window, oldest first. */
+  /** [event time, value] of the events inside each window, in event-time order. */
   readonly windows: Readonly<Record<string, readonly (readonly [number, number])[]>>
   readonly counts: Readonly<Record<string, Readonly<Record<string, number>>>>
 }
@@ -102,10 +102,22 @@ export interface CompiledSchema {
   extract(event: DeclaredEvent, state: unknown): { features: Float64Array; nextState: SchemaState }
 }
 
+/** Dotted paths already split (the paths of declarations: a bounded set). */
+const splitPaths = new Map<string, readonly string[]>()
+
 /** The value at a dotted path (`location.lat`, `items.0`), or undefined. */
 export function valueAt(record: unknown, path: string): unknown {
+  if (record === null || typeof record !== 'object') return undefined
+  // a plain field name is read directly: most fields are, and this runs for every feature of every event
+  if (Object.hasOwn(record, path)) return (record as Record<string, unknown>)[path]
+  let parts = splitPaths.get(path)
+  if (parts === undefined) {
+    parts = path.split('.')
+    if (splitPaths.size < 10_000) splitPaths.set(path, parts)
+  }
+  if (parts.length === 1) return undefined
   let value: unknown = record
-  for (const part of path.split('.')) {
+  for (const part of parts) {
     if (value === null || typeof value !== 'object') return undefined
     value = (value as Record<string, unknown>)[part]
   }
@@ -164,6 +176,20 @@ export function robustZ(values: readonly number[], x: number): number {
   return robustZScore(values, x, 0)
 }
 
+/** The first index of `entries` (in time order) whose time is after `time`. */
+function after(entries: readonly (readonly [number, number])[], time: number): number {
+  let low = 0
+  let high = entries.length
+  // most lookups are at or near the end (the newest event, or the window's start in a short window)
+  if (high === 0 || entries[high - 1]![0] <= time) return high
+  while (low < high) {
+    const middle = (low + high) >>> 1
+    if (entries[middle]![0] <= time) low = middle + 1
+    else high = middle
+  }
+  return low
+}
+
 const hourMs = 3_600_000
 const dayMs = 86_400_000
 
@@ -176,7 +202,8 @@ function circle(value: number, period: number): [number, number] {
 export function compileSchema(declaration: EventSchemaDeclaration): CompiledSchema {
   const fieldTypes = new Map(declaration.fields.map((field) => [field.name, field.type]))
   const featureNames = declaration.features.flatMap(featureColumns)
-  const version = fingerprint(JSON.stringify(declaration.features))
+  // the state layout's own version goes into the fingerprint too (windows are kept in time order)
+  const version = fingerprint(`2:${JSON.stringify(declaration.features)}`)
   const statisticColumns: number[] = []
   {
     let column = 0
@@ -283,11 +310,16 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
             break
           }
           const windowMs = windowMsOf.get(feature)!
-          const own = feature.type === 'count' ? 1 : numberAt(record, feature.field!)
-          let total = own
-          for (const [time, value] of before?.windows[windowKey(feature)] ?? [])
-            if (time > t - windowMs && time <= t) total += feature.type === 'count' ? 1 : value
-          f[column++] = total
+          const entries = before?.windows[windowKey(feature)] ?? []
+          // entries are in time order: the window (t − W, t] is the run between two searches
+          const from = after(entries, t - windowMs)
+          const to = after(entries, t)
+          if (feature.type === 'count') f[column++] = 1 + to - from
+          else {
+            let total = numberAt(record, feature.field!)
+            for (let i = from; i < to; i++) total += entries[i]![1]
+            f[column++] = total
+          }
           break
         }
         case 'seconds_since_previous': {
@@ -350,10 +382,14 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
     }
     const windows: Record<string, (readonly [number, number])[]> = {}
     for (const { key, windowMs, field } of windowList) {
+      const entries = before?.windows[key] ?? []
       const cutoff = latest - windowMs
-      const kept: (readonly [number, number])[] = []
-      for (const entry of before?.windows[key] ?? []) if (entry[0] > cutoff) kept.push(entry)
-      if (t > cutoff) kept.push([t, field === '' ? 1 : numberAt(record, field)])
+      const kept = entries.slice(after(entries, cutoff))
+      if (t > cutoff) {
+        // insert in time order (at the end, for an event in order)
+        const at = after(kept, t)
+        kept.splice(at, 0, [t, field === '' ? 1 : numberAt(record, field)])
+      }
       if (kept.length > maxWindowEvents) kept.splice(0, kept.length - maxWindowEvents)
       windows[key] = kept
     }

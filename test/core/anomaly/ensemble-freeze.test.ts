@@ -29,3 +29,19 @@ test('an unknown detector or an empty sample is refused', () => {
   assert.throws(() => ensemble.freezeWith('nope', reference), /unknown detector nope/)
   assert.throws(() => ensemble.freezeWith('isolation_forest', []), /at least one score/)
 })
+
+test('a new model keeps the online detectors calibrations, and a detector without calibration counts as at its median', () => {
+  const old = new ScoreEnsemble({ detectors: ['half_space_trees'], seed: 1 })
+  for (let i = 0; i < 1000; i++) old.observe({ half_space_trees: i / 1000 })
+  const next = new ScoreEnsemble({ detectors: ['half_space_trees', 'isolation_forest'], seed: 1 })
+  next.freezeWith('isolation_forest', reference)
+  // before taking over: no calibration of half_space_trees yet, so its p is 1/2, not 1
+  assert.equal(next.calibrate({ half_space_trees: 0.999, isolation_forest: 0.45 }).scores.half_space_trees, 0.5)
+  next.continueFrom(old)
+  const p = next.calibrate({ half_space_trees: 0.999, isolation_forest: 0.45 }).scores.half_space_trees!
+  assert.ok(p > 0.99, String(p))
+  // the model's own calibration is its reference, not the old ensemble's
+  assert.ok(
+    Math.abs(next.calibrate({ half_space_trees: 0.5, isolation_forest: 0.58 }).scores.isolation_forest! - 0.93) < 0.01,
+  )
+})
