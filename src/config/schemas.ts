@@ -2,9 +2,9 @@
 // src/core/schemas/declaration.ts), validated once at start-up; each problem names its path
 // inside the setting (schemas[1].features[0].window) and what is allowed there.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { basename, join } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { z } from 'zod'
-import { builtInKinds, templateDirectory } from '../core/kinds.ts'
+import { builtInKinds } from '../core/kinds.ts'
 import {
   type EventSchemaDeclaration,
   SchemaDeclarationError,
@@ -14,7 +14,7 @@ import { ErrorCodes, LookoutError } from '../errors.ts'
 import { setting } from './setting.ts'
 
 /** The schema templates shipped with Lookout (`schemas/`): `--schema payments` finds one by name. */
-export { templateDirectory }
+export const templateDirectory = resolve(import.meta.dirname, '../../schemas')
 
 export function validateSchemas(value: unknown, key = 'schemas'): EventSchemaDeclaration[] {
   if (!Array.isArray(value)) throw new SchemaDeclarationError(key, 'must be a list', 'a list of event schemas')

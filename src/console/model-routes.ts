@@ -1,7 +1,8 @@
 // The drift and models page's API: the timeline, the model list, promote and roll back (token),
 // and the windows page's: the latest window aggregates.
 
-import { eventKinds, isEventKind } from '../core/features/index.ts'
+import { isEventKind } from '../core/features/index.ts'
+import { builtInKinds } from '../core/kinds.ts'
 import { BadRequest } from './kafka.ts'
 import type { ConsoleRoutes } from './server.ts'
 import type { Timeline } from './timeline.ts'
@@ -63,7 +64,7 @@ export function modelRoutes(timeline: Timeline): ConsoleRoutes {
         const { kind } = request.body as { kind: string }
         if (!isEventKind(kind))
           throw new BadRequest(
-            `unknown kind "${kind}": use one of ${eventKinds.join(', ')} or a declared schema's name`,
+            `unknown kind "${kind}": use one of ${builtInKinds.join(', ')} or a declared schema's name`,
           )
         return { model: await timeline.rollback(kind, 'console rollback') }
       },

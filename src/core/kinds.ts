@@ -9,8 +9,11 @@
 // record itself with a `kind` field; a record of a declared schema's topic travels wrapped
 // (`DeclaredEvent`: the record, its schema's name and its event time).
 
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import metrics from '../../schemas/metrics.json' with { type: 'json' }
+import payments from '../../schemas/payments.json' with { type: 'json' }
+import points from '../../schemas/points.json' with { type: 'json' }
+import records from '../../schemas/records.json' with { type: 'json' }
+import transactions from '../../schemas/transactions.json' with { type: 'json' }
 import { type RuleOptions, ruleSets } from './anomaly/rule-sets.ts'
 import type { RuleHit } from './anomaly/rules.ts'
 import { SeriesDetector, type SeriesDetectorState } from './anomaly/series.ts'
@@ -182,29 +185,27 @@ function kindEntry(kind: EventKind, schema: CompiledSchema, view: EventView): Ki
   })
 }
 
-/** The shipped templates (`schemas/`). */
-export const templateDirectory = resolve(import.meta.dirname, '../../schemas')
-
-/** The built-in kinds and the template each is declared by. */
-export const builtInTemplates = Object.freeze({
-  transaction: 'transactions',
-  payment: 'payments',
-  point: 'points',
-  metric: 'metrics',
-  record: 'records',
-} as const satisfies Record<EventKind, string>)
+/** The built-in kinds and the template (in `schemas/`) each is declared by. */
+const builtInTemplates: Readonly<Record<EventKind, unknown>> = Object.freeze({
+  transaction: transactions,
+  payment: payments,
+  point: points,
+  metric: metrics,
+  record: records,
+})
 
 export const builtInKinds = Object.freeze(Object.keys(builtInTemplates)) as readonly EventKind[]
 
-function templateEntry(kind: EventKind, template: string): KindEntry {
-  const path = resolve(templateDirectory, `${template}.json`)
-  const declaration = validateSchemaDeclaration(JSON.parse(readFileSync(path, 'utf8')), path)
-  return kindEntry(kind, compileSchema(declaration), recordEvents)
-}
-
 /** Registry entries of the built-in kinds and of the schemas declared at start-up, by kind. */
 const entries = new Map<string, KindEntry>(
-  Object.entries(builtInTemplates).map(([kind, template]) => [kind, templateEntry(kind as EventKind, template)]),
+  Object.entries(builtInTemplates).map(([kind, template]) => [
+    kind,
+    kindEntry(
+      kind as EventKind,
+      compileSchema(validateSchemaDeclaration(template, `schemas/${(template as { name: string }).name}.json`)),
+      recordEvents,
+    ),
+  ]),
 )
 
 /**
