@@ -295,9 +295,11 @@ export class ScoreEnsemble {
       const value = raw[this.detectors[i]!]
       if (value === undefined || Number.isNaN(value)) continue
       const calibrator = this.#calibrators[i]!
-      // a detector whose calibration has seen fewer than `warmup` events has nothing to rank
-      // against yet (a model's frozen one has its reference): it counts as at its median
-      const p = calibrator.observed < this.warmup && !this.#frozen.has(i) ? 0.5 : calibrator.cdf(value)
+      // beside a model (whose combination is fixed), a detector whose calibration has seen
+      // fewer than `warmup` events has nothing to rank against yet: it counts as at its median.
+      // (Without a model the whole ensemble waits for `warmup` events instead.)
+      const p =
+        this.#combinedFrozen && !this.#frozen.has(i) && calibrator.observed < this.warmup ? 0.5 : calibrator.cdf(value)
       if (scores !== undefined) scores[this.detectors[i]!] = p
       sum += this.#weight[i]! * Math.min(MAX_EVIDENCE, -Math.log(1 - p))
       weight += this.#weight[i]!
