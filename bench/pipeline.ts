@@ -2,7 +2,8 @@
 // alert, each service its own process, and its references in the same run.
 //   node bench/pipeline.ts [backlogEvents] [latencySeconds]
 //   (BENCH_KAFKA_PORT: the broker's port, default 19692; BENCH_LATENCY_RATES: default 2000,10000;
-//   BENCH_ONLY=throughput|latency: that part alone; BENCH_CPU_PROF=<dir>: CPU profiles of the services)
+//   BENCH_ONLY=throughput|latency: that part alone; BENCH_CPU_PROF=<dir>: CPU profiles of the services;
+//   BENCH_SERVICES_ROOT=<checkout>: run that checkout's services, e.g. an earlier version)
 // 1. Throughput: a backlog of phased events is processed; the rate at which scores appear
 //    is the highest rate the pipeline sustains. Then the bytes per record of every topic.
 // 2. The ceiling: the same topology with identity processors (bench/lib/identity-service.ts:
@@ -67,13 +68,16 @@ function identityServices(shape: StageShape): Topology {
 /** BENCH_CPU_PROF=<dir>: each service writes a CPU profile there (node --cpu-prof) when it stops. */
 const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
 
+/** BENCH_SERVICES_ROOT=<checkout>: the services of another checkout (an earlier version, for before/after). */
+const servicesRoot = process.env.BENCH_SERVICES_ROOT ?? root
+
 function startServices(bootstrap: string, prefix: string): ChildProcess[] {
   return (['enrich', 'score', 'alert'] as const).map((service) => {
     const child = spawn(
       process.execPath,
       [
         ...profile,
-        resolve(root, 'src/cli/main.ts'),
+        resolve(servicesRoot, 'src/cli/main.ts'),
         'run',
         service,
         '--brokers',

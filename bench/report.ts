@@ -4,6 +4,7 @@
 //
 // The headline figures come first, each beside the reference measured in the same run; then
 // every benchmark's output as it printed it, with its command and the machine it ran on.
+// The README quotes the headline table (between its headline:start and headline:end markers).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { root } from './lib/broker.ts'
@@ -110,6 +111,7 @@ if (state?.bytesPerEntityInMemory !== undefined) {
   )
 }
 
+const headline = lines.slice(lines.indexOf('## Headline figures') + 2)
 lines.push('', '## Every benchmark', '')
 for (const result of results.values()) {
   lines.push(
@@ -125,3 +127,24 @@ if (results.size === 0) lines.push('No results yet: run `npm run bench`.', '')
 const path = join(root, 'docs', 'BENCHMARKS.md')
 writeFileSync(path, `${lines.join('\n').trimEnd()}\n`)
 process.stdout.write(`wrote ${path} from ${results.size} results\n`)
+
+// The README quotes the headline table, between its headline markers.
+const readmePath = join(root, 'README.md')
+const readme = readFileSync(readmePath, 'utf8')
+const start = '<!-- headline:start -->'
+const end = '<!-- headline:end -->'
+const from = readme.indexOf(start)
+const to = readme.indexOf(end)
+if (from >= 0 && to > from) {
+  const source = [...results.values()].find((r) => r.name === 'pipeline') ?? results.values().next().value
+  const quoted = [
+    start,
+    `Headline figures of the latest run (from [docs/BENCHMARKS.md](docs/BENCHMARKS.md)${source ? `; ${machineText(source.machine)}` : ''}):`,
+    '',
+    ...headline.filter((line) => line !== ''),
+    '',
+    end,
+  ]
+  writeFileSync(readmePath, readme.slice(0, from) + quoted.join('\n') + readme.slice(to + end.length))
+  process.stdout.write(`quoted the headline figures in ${readmePath}\n`)
+}

@@ -14,6 +14,7 @@ from the first scored batch to the last produce acknowledged, and the rate.
 import json
 import sys
 import time
+from importlib.metadata import version
 
 import confluent_kafka
 import numpy as np
@@ -87,7 +88,7 @@ def main() -> None:
                 "events": scored,
                 "seconds": seconds,
                 "rate": scored / seconds,
-                "confluentKafka": confluent_kafka.version()[0],
+                "confluentKafka": version("confluent-kafka"),
                 "librdkafka": confluent_kafka.libversion()[0],
                 "sklearn": sklearn.__version__,
             }
