@@ -55,6 +55,8 @@ process.stderr.write(`store: ${entities} entities, ${Math.round(perEntity)} byte
 let objects: StateStore | undefined = new StateStore()
 for (const [key, value] of store.entries()) objects.restore(key, value)
 const perEntityAsObjects = (heap() - withStore) / entities
+// read after the measurement, so the collector cannot free it before
+if (objects.size !== entities) throw new Error(`${objects.size} entities as objects, expected ${entities}`)
 objects = undefined
 process.stderr.write(`as objects: ${Math.round(perEntityAsObjects)} bytes per entity\n`)
 

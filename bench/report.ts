@@ -67,7 +67,7 @@ if (pipeline?.sustained !== undefined) {
   )
   for (const l of p.latencies)
     lines.push(
-      `| latency at ${fmt(l.rate)} events/s, production → alert | p50 ${l.alertP50} ms, p99 ${l.alertP99} ms | production → score: p50 ${l.scoreP50} ms, p99 ${l.scoreP99} ms | |`,
+      `| latency at ${fmt(l.rate)} events/s, production → alert | p50 ${fmt(l.alertP50)} ms, p99 ${fmt(l.alertP99)} ms | production → score: p50 ${fmt(l.scoreP50)} ms, p99 ${fmt(l.scoreP99)} ms | |`,
     )
   const events = p.sizes.rawTransactions?.records ?? 0
   for (const [topic, size] of Object.entries(p.sizes))

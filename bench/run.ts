@@ -8,7 +8,7 @@
 // Benchmarks with a Python reference need bench/.venv (`npm run bench:setup`); those that start
 // a broker use BENCH_KAFKA_PORT (default 19692).
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { root } from './lib/broker.ts'
@@ -28,6 +28,22 @@ export const benchmarks: Record<string, string[]> = {
   windows: ['--expose-gc', 'bench/windows.ts'],
   features: ['bench/features.bench.ts'],
   'phased-generator': ['bench/phased-generator.bench.ts'],
+  'alert-store': ['bench/alert-store.ts'],
+}
+
+/** Files of bench/ that are parts of a benchmark above (runnable alone too) or this runner. */
+export const parts = [
+  'detectors-isolation-forest.ts',
+  'detectors-streaming.ts',
+  'detectors-scorer.ts',
+  'run.ts',
+  'report.ts',
+]
+
+/** Benchmark files under bench/ that neither run here nor are a part of one. */
+export function unlisted(): string[] {
+  const listed = new Set(Object.values(benchmarks).map((args) => args[args.length - 1]!.replace('bench/', '')))
+  return readdirSync(join(root, 'bench')).filter((f) => f.endsWith('.ts') && !listed.has(f) && !parts.includes(f))
 }
 
 function run(args: string[]): Promise<{ code: number; output: string; seconds: number }> {
