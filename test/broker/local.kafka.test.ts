@@ -20,9 +20,11 @@ test('parses Java versions old and new', () => {
   assert.equal(parseJavaMajor('nonsense'), undefined)
 })
 
-test('lookout broker start, status and stop drive a real broker; a warm start installs nothing again', async () => {
+test('lookout broker start, status and stop drive a real broker; a warm start installs nothing again', async (t) => {
   const port = '19292'
   const args = ['--data-dir', dataDir, '--broker-port', port]
+  // a failed assertion must not leave the broker running after the test
+  t.after(() => runCli(['broker', 'stop', ...args], { env: cleanEnv() }))
   const start = await runCli(['broker', 'start', ...args], { env: cleanEnv() })
   assert.equal(start.code, 0, start.stderr)
   assert.match(start.stdout, /broker (started|already running) at 127\.0\.0\.1:19292/)
