@@ -598,9 +598,12 @@ export async function reconcile(
 
   const rawRecords = await read('rawTransactions')
   const rawIds = new Map<string, number>()
+  /** Per user, the records of raw-transactions: an event the source wrote twice counts twice. */
+  const rawPerUser = new Map<string, number>()
   for (const record of rawRecords) {
-    const id = (JSON.parse(record.value.toString()) as { transaction_id: string }).transaction_id
-    rawIds.set(id, (rawIds.get(id) ?? 0) + 1)
+    const event = JSON.parse(record.value.toString()) as { transaction_id: string; user_id: string }
+    rawIds.set(event.transaction_id, (rawIds.get(event.transaction_id) ?? 0) + 1)
+    rawPerUser.set(event.user_id, (rawPerUser.get(event.user_id) ?? 0) + 1)
   }
   const rawDuplicates = [...rawIds.values()].reduce((sum, n) => sum + n - 1, 0)
 
@@ -622,32 +625,29 @@ export async function reconcile(
   }
   for (const id of scoredIds.keys()) if (!rawIds.has(id)) scoredUnknown++
 
-  // enriched-features: exactly once, and each user's event count runs 1..n (state never reset)
+  // enriched-features: exactly once, and each user's event count runs 1..n in the order enrich
+  // wrote them (a user's records share a key, so a partition), n being the user's records in
+  // raw-transactions: the state was never reset, nor counted an event twice. (By the events' own
+  // numbers instead, an event the source wrote twice, and enrich counted twice as it should,
+  // would look out of place.)
   const enrichedRecords = await read('enrichedFeatures')
   const enrichedIds = new Map<string, number>()
   let enrichedDuplicates = 0
-  const byUser = new Map<string, [number, number][]>()
+  const byUser = new Map<string, number[]>()
   for (const record of enrichedRecords) {
-    const value = JSON.parse(record.value.toString()) as {
-      id: string
-      entity: string
-      features: number[]
-      event: { event_number: number }
-    }
+    const value = JSON.parse(record.value.toString()) as { id: string; entity: string; features: number[] }
     // an event the source wrote twice is enriched twice
     const seen = (enrichedIds.get(value.id) ?? 0) + 1
     enrichedIds.set(value.id, seen)
     if (seen > (rawIds.get(value.id) ?? 1)) enrichedDuplicates++
-    const list = byUser.get(value.entity) ?? []
+    const counts = byUser.get(value.entity) ?? []
     // user_event_count is the last feature of the transaction schema
-    list.push([value.event.event_number, value.features[value.features.length - 1]!])
-    byUser.set(value.entity, list)
+    counts.push(value.features[value.features.length - 1]!)
+    byUser.set(value.entity, counts)
   }
   let usersWithReset = 0
-  for (const list of byUser.values()) {
-    list.sort((a, b) => a[0] - b[0])
-    if (list.some(([, count], i) => count !== i + 1)) usersWithReset++
-  }
+  for (const [user, counts] of byUser)
+    if (counts.length !== rawPerUser.get(user) || counts.some((count, i) => count !== i + 1)) usersWithReset++
 
   // anomalies: exactly the scored events at or above the threshold, once each (checked by id
   // against the scores topic's own records of them)

@@ -109,6 +109,14 @@ const log = logger('processor')
 /** Bytes of records per produce request inside a transaction (below the 1 MB broker default). */
 const maxChunkBytes = 900 * 1024
 
+/**
+ * How long the runtime waits for another producer's transaction to finish (the previous owner's
+ * of a partition): its offsets to become stable, or its changelog writes to be committed or
+ * aborted. A killed instance's transaction ends when the coordinator times it out: the
+ * producer's transaction timeout (10 s) plus up to the broker's 10 s abort check interval.
+ */
+const pendingTransactionWaitMs = 60_000
+
 /** A batch slower than this is logged with where its time went. */
 const slowBatchMs = 500
 
@@ -314,7 +322,10 @@ function metrics(registry: Registry | undefined): RuntimeMetrics {
  * (stores are replaced by copies of their committed contents, so processors' caches keyed by
  * store start over too); the next attempt waits an exponential backoff.
  * - Kafka failed (a leader change, a coordinator moving, the broker unreachable, the consumer
- *   stream ending): consumption restarts from the last committed offsets.
+ *   stream ending): consumption restarts from the last committed offsets. A transaction that
+ *   was begun is settled first, by a new producer of the same transactional id (see #fence):
+ *   a commit whose outcome is unknown has then either happened, and its offsets are read, or
+ *   never will.
  * - `process()` threw a non-retryable error: the same batch is retried from memory. When the
  *   same offsets fail again, that partition's records are processed one at a time (see
  *   `isolateRecords`); a record that throws on its own goes to the dead-letter topic with the error
@@ -350,10 +361,20 @@ export class ProcessorRuntime<T> {
   #running = false
   #loop: Promise<void> | undefined
   #generation = -1
-  /** Group generation whose stable committed offsets are in #floors. */
-  #floorGeneration = -1
-  /** Per owned partition (`topic:partition`), the committed offset when this generation began. */
-  readonly #floors = new Map<string, bigint>()
+  /** Group generation whose owned partitions' positions are in #positions. */
+  #positionGeneration = -1
+  /**
+   * Per owned partition (`topic:partition`), the offset of the next record to process: the
+   * stable committed offset when the generation began, then the end of each committed batch.
+   * Records below it were processed already (see #processBatch).
+   */
+  readonly #positions = new Map<string, bigint>()
+  /** The group membership the current batch's offsets are committed under (see #syncAssignment). */
+  #member: { groupId: string; generationId: number; memberId: string | null; coordinatorId: number | null } | undefined
+  /** Set while a batch's transaction is begun and not committed. */
+  #inTransaction = false
+  /** Why the producer must be replaced, and its transactional id fenced, before the group is rejoined. */
+  #fenceReason: unknown
   #admin: Admin | undefined
   #lagTimer: NodeJS.Timeout | undefined
   processed = 0
@@ -447,6 +468,14 @@ export class ProcessorRuntime<T> {
       idempotent: true,
       acks: ProduceAcks.ALL,
       transactionalId: `${this.#groupId}-${this.#options.instanceId}`,
+      // InitProducerId as a new producer (-1, -1): the coordinator bumps the transactional id's
+      // epoch, fencing every earlier producer of it, and aborts the transaction it left open (or
+      // completes the one it was committing) before answering. Without these the client (2.12.1)
+      // sends producer id 0 and epoch 0, which the coordinator takes for producer 0 resuming:
+      // PRODUCER_FENCED for a transactional id it knows under another producer id, and no
+      // fencing at all (the same epoch, the open transaction carried on) for producer id 0.
+      producerId: -1n,
+      producerEpoch: -1,
       // also the transaction timeout: a crashed instance's open transaction is aborted after it
       timeout: 10_000,
       // A new transaction right after a commit often meets CONCURRENT_TRANSACTIONS while the
@@ -525,6 +554,8 @@ export class ProcessorRuntime<T> {
     await this.#consumer?.close(true).catch(() => {})
     this.#stores.clear()
     this.#generation = -1
+    this.#positions.clear()
+    this.#positionGeneration = -1
     if (this.#running) await this.#subscribe()
   }
 
@@ -549,6 +580,16 @@ export class ProcessorRuntime<T> {
     /** A batch whose process() threw, retried from memory while the group generation holds. */
     let retry: { batch: RawMessage[]; generation: number } | undefined
     while (this.#running) {
+      if (this.#fenceReason !== undefined) {
+        try {
+          await this.#fence()
+          this.#fenceReason = undefined
+        } catch (error) {
+          this.#failed(error, false, 'fencing the failed transaction failed')
+          await this.#pause()
+          continue
+        }
+      }
       if (this.#resubscribeReason !== undefined) {
         try {
           await this.#resubscribe()
@@ -581,22 +622,6 @@ export class ProcessorRuntime<T> {
         this.#progressed()
       } catch (error) {
         this.#metrics.aborts.inc(this.#labels)
-        const transaction = this.#producer?.transaction
-        // An abort that does not reach the coordinator (the broker is down) leaves the
-        // transaction open there with whatever this attempt sent: the same producer's next
-        // transaction would join it and commit those sends with the retry's, twice. Only a new
-        // producer (a new epoch for the transactional id) aborts it for sure.
-        // A producer whose error is not retryable (fenced: "an old epoch") is not asked to abort:
-        // the client then reads the producer id the fencing cleared and throws, uncaught.
-        let abandoned = false
-        if (transaction && !transaction.completed)
-          abandoned =
-            error instanceof ProcessingFailure || isRetryable(error)
-              ? await transaction.abort().then(
-                  () => false,
-                  () => true,
-                )
-              : true
         // drop the batch's pending writes, and every cache a processor keeps per store object
         for (const [partition, store] of this.#stores) this.#stores.set(partition, store.copy(false))
         if (error instanceof ProcessingFailure) {
@@ -611,8 +636,15 @@ export class ProcessorRuntime<T> {
         } else {
           this.#failed(error, false, 'batch failed; resuming from the last committed offsets')
           this.#resubscribeReason = error
-          if (!isRetryable(error) || abandoned) await this.#renewProducer()
+          // The transaction failed somewhere between its first send and its commit: it may be
+          // open on the coordinator with part of the batch, or committing (a commit whose answer
+          // was lost with the connection). An abort that does not reach the coordinator settles
+          // nothing, and the same producer's next transaction would carry on the open one. A new
+          // producer of the same transactional id fences it: the coordinator aborts it, or
+          // completes its commit, before the offsets are read again.
+          if (this.#inTransaction) this.#fenceReason = error
         }
+        this.#inTransaction = false
         await this.#pause()
       }
     }
@@ -661,51 +693,81 @@ export class ProcessorRuntime<T> {
   }
 
   /**
-   * A producer whose transaction state is beyond repair (fenced, invalid state) stays broken:
-   * replace it. The new one, with the same transactional id, aborts what the old one left open.
+   * Replaces the producer of a failed transaction and settles that transaction for good: the
+   * new producer's InitProducerId, for the same transactional id, returns once the coordinator
+   * has aborted the transaction (or completed its commit, when the commit reached it) and
+   * written the markers, and from then on the old producer's epoch is refused. Only after that
+   * are the committed offsets read again, so that nothing the failed attempt did can commit
+   * later, behind the back of its reprocessing.
    */
-  async #renewProducer(): Promise<void> {
+  async #fence(): Promise<void> {
     const old = this.#producer
-    this.#producer = this.#createProducer()
-    // Closed later, not now: the client keeps retrying a failed EndTxn in the background, and a
-    // retry that runs after close() reads the producer id close() cleared and throws, uncaught,
-    // ending the process. The retries (20, at most a second apart) are over by then.
-    if (old) setTimeout(() => void old.close().catch(() => {}), 30_000).unref()
-  }
-
-  /** Drops stores of partitions this instance no longer owns and restores newly owned ones. */
-  async #syncAssignment(): Promise<Set<string>> {
-    const consumer = this.#consumer!
-    const owned = new Set<string>()
-    for (const assignment of consumer.assignments ?? []) {
-      for (const partition of assignment.partitions) owned.add(`${assignment.topic}:${partition}`)
-    }
-    this.#metrics.partitions.set(this.#labels, owned.size)
-    if (consumer.generationId !== this.#floorGeneration) {
-      await this.#stableOffsets(owned)
-      this.#floorGeneration = consumer.generationId
-    }
-    if (!this.#options.stateful) return owned
-    const ownedPartitions = new Set([...owned].map((key) => Number(key.slice(key.lastIndexOf(':') + 1))))
-    if (consumer.generationId !== this.#generation) {
-      // after a rebalance another instance may have written a partition's changelog: restore all again
-      this.#stores.clear()
-      this.#generation = consumer.generationId
-    }
-    for (const partition of this.#stores.keys()) if (!ownedPartitions.has(partition)) this.#stores.delete(partition)
-    const missing = [...ownedPartitions].filter((partition) => !this.#stores.has(partition))
-    if (missing.length > 0) await this.#restore(missing)
-    return owned
+    const producer = this.#createProducer()
+    this.#producer = producer
+    // Closed later, not now: a close() that overtakes a request of the client's own still in
+    // flight makes that request read the producer id close() cleared, and throw, uncaught.
+    if (old) setTimeout(() => void old.close(true).catch(() => {}), 30_000).unref()
+    const started = Date.now()
+    const transaction = await producer.beginTransaction() // InitProducerId
+    await transaction.cancel() // nothing was sent: the next batch begins its own
+    log.info('fenced the failed transaction', {
+      processor: this.#processor.name,
+      producerId: String(producer.producerId),
+      epoch: producer.producerEpoch,
+      ms: Date.now() - started,
+    })
   }
 
   /**
-   * The committed offsets of the owned partitions once no transaction that commits offsets for
-   * them is pending (OffsetFetch with require_stable). The consumer positions a new assignment
-   * at the committed offsets without waiting for the previous owner's transaction to finish, so
-   * records it buffered below these offsets were already processed, and are skipped.
+   * The partitions this instance owns in the current group generation, with their positions
+   * (see #stableOffsets) and, for a stateful processor, their stores: those of partitions it no
+   * longer owns are dropped, newly owned ones restored. Notes the membership the batch's offsets
+   * are committed under: a rebalance after this point makes the commit fail, as it must.
    */
-  async #stableOffsets(owned: Set<string>): Promise<void> {
-    this.#floors.clear()
+  async #syncAssignment(): Promise<Set<string>> {
+    const consumer = this.#consumer!
+    for (;;) {
+      const generation = consumer.generationId
+      const owned = new Set<string>()
+      for (const assignment of consumer.assignments ?? []) {
+        for (const partition of assignment.partitions) owned.add(`${assignment.topic}:${partition}`)
+      }
+      this.#metrics.partitions.set(this.#labels, owned.size)
+      if (generation !== this.#positionGeneration) {
+        await this.#stableOffsets(owned, generation)
+        if (consumer.generationId !== generation) continue // rebalanced meanwhile: again, for the new one
+        this.#positionGeneration = generation
+      }
+      this.#member = {
+        groupId: this.#groupId,
+        generationId: generation,
+        memberId: consumer.memberId,
+        coordinatorId: consumer.coordinatorId,
+      }
+      if (!this.#options.stateful) return owned
+      const ownedPartitions = new Set([...owned].map((key) => Number(key.slice(key.lastIndexOf(':') + 1))))
+      if (generation !== this.#generation) {
+        // after a rebalance another instance may have written a partition's changelog: restore all again
+        this.#stores.clear()
+        this.#generation = generation
+      }
+      for (const partition of this.#stores.keys()) if (!ownedPartitions.has(partition)) this.#stores.delete(partition)
+      const missing = [...ownedPartitions].filter((partition) => !this.#stores.has(partition))
+      if (missing.length > 0) await this.#restore(missing)
+      return owned
+    }
+  }
+
+  /**
+   * Sets the positions of the owned partitions to their committed offsets once no transaction
+   * that commits offsets for them is pending (OffsetFetch with require_stable): those of the
+   * previous owner's last transaction count only once it has committed or aborted. The consumer
+   * itself positions a new assignment at the committed offsets without waiting for that, and
+   * whenever the group rebalances it reads from the committed offsets again, partitions it kept
+   * included: records it hands out below the positions were processed already, and are skipped.
+   */
+  async #stableOffsets(owned: Set<string>, generation: number): Promise<void> {
+    this.#positions.clear()
     if (owned.size === 0) return
     const topics = new Map<string, number[]>()
     for (const key of owned) {
@@ -723,24 +785,28 @@ export class ProcessorRuntime<T> {
       ],
       requireStable: true,
     }
-    const deadline = Date.now() + this.#options.sessionTimeoutMs
+    const deadline = Date.now() + pendingTransactionWaitMs
     for (;;) {
       try {
         for (const group of await this.#admin.listConsumerGroupOffsets(request))
           for (const topic of group.topics)
             for (const partition of topic.partitions)
               if (partition.committedOffset >= 0n)
-                this.#floors.set(`${topic.name}:${partition.partitionIndex}`, partition.committedOffset)
+                this.#positions.set(`${topic.name}:${partition.partitionIndex}`, partition.committedOffset)
         return
       } catch (error) {
         // UNSTABLE_OFFSET_COMMIT while the previous owner's transaction is open: ask again
         if (Date.now() > deadline) throw error
+        if (this.#consumer?.generationId !== generation) return // the caller starts over
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
     }
   }
 
-  /** Reads the changelog partitions from the beginning up to their end into fresh stores. */
+  /**
+   * Reads the changelog partitions from the beginning up to their end into fresh stores, once
+   * no transaction is open on them (see #settledEnds).
+   */
   async #restore(partitions: number[]): Promise<void> {
     const started = Date.now()
     const stores = new Map(partitions.map((p) => [p, this.#newStore()]))
@@ -767,12 +833,7 @@ export class ProcessorRuntime<T> {
     restorer.on('error', () => {}) // failures reach the restore through its stream and calls
     let records = 0
     try {
-      const ends = await restorer.listOffsets({
-        topics: [this.#changelog],
-        partitions: { [this.#changelog]: partitions },
-        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-      })
-      const endOffsets = ends.get(this.#changelog) ?? []
+      const endOffsets = await this.#settledEnds(restorer, partitions)
       const remaining = new Set(partitions.filter((p) => (endOffsets[p] ?? 0n) > 0n))
       if (remaining.size > 0) {
         const stream = await restorer.consume({ topics: [this.#changelog], mode: 'earliest', autocommit: false })
@@ -819,17 +880,58 @@ export class ProcessorRuntime<T> {
     })
   }
 
+  /**
+   * The changelog partitions' last stable offsets once they have reached the end their records
+   * had when asked: no transaction that wrote to them is still open. The committed offsets that
+   * set the positions are stable once the coordinator has written the commit marker to the
+   * offsets topic; the markers of the same transaction on the changelog partitions (on other
+   * brokers, in a cluster) can come later, and a restore up to the last stable offset before
+   * them would miss that transaction's state.
+   */
+  async #settledEnds(
+    reader: Consumer<Buffer, Buffer, Buffer, Buffer>,
+    partitions: number[],
+  ): Promise<(bigint | undefined)[]> {
+    const ends = async (isolationLevel: number) =>
+      (
+        await reader.listOffsets({
+          topics: [this.#changelog],
+          partitions: { [this.#changelog]: partitions },
+          isolationLevel,
+        })
+      ).get(this.#changelog) ?? []
+    const written = await ends(FetchIsolationLevels.READ_UNCOMMITTED)
+    const deadline = Date.now() + pendingTransactionWaitMs
+    for (;;) {
+      const stable = await ends(FetchIsolationLevels.READ_COMMITTED)
+      const open = partitions.filter((p) => (stable[p] ?? 0n) < (written[p] ?? 0n))
+      if (open.length === 0) return stable
+      if (Date.now() > deadline)
+        throw new LookoutError(
+          ErrorCodes.TRANSACTION_PENDING,
+          `partitions ${open.join(',')} of ${this.#changelog} still have a transaction open after ${pendingTransactionWaitMs / 1000} s`,
+          { retryable: true, hint: 'the runtime tries again; a producer that keeps a transaction open blocks it' },
+        )
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+
   async #processBatch(batch: RawMessage[]): Promise<void> {
     const stopTimer = this.#metrics.batchSeconds.startTimer(this.#labels)
     const t0 = performance.now()
     const owned = await this.#syncAssignment()
     const t1 = performance.now()
     const byPartition = new Map<string, RawMessage[]>()
+    /** Per partition, the offset after the batch's last record of it: the position once committed. */
+    const next = new Map<string, bigint>()
     for (const message of batch) {
       const key = `${message.topic}:${message.partition}`
       if (!owned.has(key)) continue // revoked while buffered: its new owner processes it
-      const floor = this.#floors.get(key)
-      if (floor !== undefined && message.offset < floor) continue // committed by the previous owner
+      // processed already: committed before this generation (by the previous owner, or by this
+      // instance before a rebalance made the consumer read it again), or earlier in this batch
+      const position = next.get(key) ?? this.#positions.get(key)
+      if (position !== undefined && message.offset < position) continue
+      next.set(key, message.offset + 1n)
       const list = byPartition.get(key)
       if (list) list.push(message)
       else byPartition.set(key, [message])
@@ -917,6 +1019,7 @@ export class ProcessorRuntime<T> {
 
     const t2 = performance.now()
     const producer = this.#producer!
+    this.#inTransaction = true
     const transaction = await producer.beginTransaction()
     await transaction.addConsumer(this.#consumer!)
     const t3 = performance.now()
@@ -953,9 +1056,14 @@ export class ProcessorRuntime<T> {
     }
     if (chunk.length > 0) await transaction.send({ messages: chunk })
     const t4 = performance.now()
-    for (const message of lastMessages) await transaction.addOffset(message)
+    // under the membership whose ownership #syncAssignment checked: a record the consumer
+    // fetched before the last rebalance still names the generation before it
+    const consumer = this.#member!
+    for (const message of lastMessages) await transaction.addOffset({ ...message, metadata: { consumer } })
     const t5 = performance.now()
     await transaction.commit()
+    this.#inTransaction = false
+    for (const [key, offset] of next) this.#positions.set(key, offset)
     const t6 = performance.now()
     if (t6 - t0 > slowBatchMs) {
       log.warn('slow batch', {

@@ -18,14 +18,8 @@ import { ensurePipelineTopics, recordingServer } from '../helpers/pipeline.ts'
 // disturbs no other test
 const faultsPort = Number(process.env.TEST_KAFKA_PORT ?? 19092) + 4
 
-// skipped in the suite while a SIGKILL of the single broker can still duplicate (README, Proof
-// under faults and load): `npm run test:faults` runs it and reports; LOOKOUT_CRASH_TEST=1 runs it here
 test('SIGKILLed service instances and a killed broker lose, duplicate and reset nothing', {
   timeout: 600_000,
-  skip:
-    process.env.LOOKOUT_CRASH_TEST === '1'
-      ? false
-      : 'a SIGKILL of the single broker can still duplicate events: run by npm run test:faults',
 }, async () => {
   const report = await runFaults({
     events: 12_000,
