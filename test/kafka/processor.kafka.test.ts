@@ -13,9 +13,9 @@ interface Event {
 }
 
 /** Counts events per key; emits {key, n, count}. */
-function countingProcessor(output: string): Processor<Event> {
+function countingProcessor(output: string, name = 'counter'): Processor<Event> {
   return {
-    name: 'counter',
+    name,
     decode(value) {
       const parsed = JSON.parse(value.toString()) as Event
       if (typeof parsed.n !== 'number') throw new Error('field n must be a number')
@@ -53,14 +53,13 @@ const output = `${context.topicPrefix}output`
 const created: string[] = []
 after(() => deleteTopics(created))
 
-async function setup() {
+async function setup(topics = [input, output, topicName(context.topicPrefix, 'deadLetters')], name = 'counter') {
   const admin = await connectAdmin(context)
-  const topics = [input, output, topicName(context.topicPrefix, 'deadLetters')]
   await ensureTopics(
     admin,
     topics.map((name) => ({ name, partitions: 3, replicationFactor: 1, compacted: false })),
   )
-  created.push(...topics, `${context.topicPrefix}lookout-counter-state-changelog`)
+  created.push(...topics, `${context.topicPrefix}lookout-${name}-state-changelog`)
   await admin.close()
 }
 
@@ -112,6 +111,36 @@ test('outputs exactly once, state survives restart and hand-over, bad records go
   seen = await readTopic(output, { count: 3_000, timeoutMs: 40_000 })
   await Promise.all([second.stop(), third.stop()])
   seen = await readTopic(output, { timeoutMs: 3_000 })
+  assert.equal(seen.length, 3_000, 'no output lost or duplicated')
+  assert.equal(new Set(seen.map((r) => JSON.parse(r.value).n)).size, 3_000)
+  checkCounts(seen)
+})
+
+test('a rebalance while fetched records wait in the buffer: each record processed once', async () => {
+  // the consumer reads again from the committed offsets whenever the group rebalances, also
+  // for the partitions an instance keeps, while what it fetched before is still buffered
+  const from = `${context.topicPrefix}input-buffered`
+  const to = `${context.topicPrefix}output-buffered`
+  await setup([from, to], 'slow-counter')
+  await produce(from, 0, 3_000)
+  const counting = countingProcessor(to, 'slow-counter')
+  const slow: Processor<Event> = {
+    ...counting,
+    process(records, processorContext) {
+      const until = Date.now() + 30
+      while (Date.now() < until) {} // a slow batch: the buffer fills meanwhile
+      return counting.process(records, processorContext)
+    },
+  }
+  const options = { inputTopics: [from], maxBatchRecords: 100 }
+  const first = new ProcessorRuntime(context, slow, { ...options, instanceId: 'a' })
+  await first.start()
+  await readTopic(to, { count: 300, timeoutMs: 60_000 })
+  const second = new ProcessorRuntime(context, slow, { ...options, instanceId: 'b' })
+  await second.start()
+  await readTopic(to, { count: 3_000, timeoutMs: 90_000 })
+  await Promise.all([first.stop(), second.stop()])
+  const seen = await readTopic(to, { timeoutMs: 3_000 })
   assert.equal(seen.length, 3_000, 'no output lost or duplicated')
   assert.equal(new Set(seen.map((r) => JSON.parse(r.value).n)).size, 3_000)
   checkCounts(seen)
