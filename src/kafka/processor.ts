@@ -456,7 +456,17 @@ export class ProcessorRuntime<T> {
     }
     this.#producer = this.#createProducer()
     this.#running = true
-    await this.#subscribe()
+    try {
+      await this.#subscribe()
+    } catch (error) {
+      // e.g. the group's coordinator is on a broker that is down: the run loop joins later
+      if (!isRetryable(error)) {
+        this.#running = false
+        throw error
+      }
+      this.#resubscribeReason = error
+      this.#failed(error, false, 'joining the consumer group failed; retrying')
+    }
     this.#lagTimer = setInterval(() => void this.#updateLag(), 2_000)
     this.#loop = this.#run()
   }
@@ -924,18 +934,24 @@ export class ProcessorRuntime<T> {
     const byPartition = new Map<string, RawMessage[]>()
     /** Per partition, the offset after the batch's last record of it: the position once committed. */
     const next = new Map<string, bigint>()
+    let skipped = 0
     for (const message of batch) {
       const key = `${message.topic}:${message.partition}`
       if (!owned.has(key)) continue // revoked while buffered: its new owner processes it
       // processed already: committed before this generation (by the previous owner, or by this
       // instance before a rebalance made the consumer read it again), or earlier in this batch
       const position = next.get(key) ?? this.#positions.get(key)
-      if (position !== undefined && message.offset < position) continue
+      if (position !== undefined && message.offset < position) {
+        skipped++
+        continue
+      }
       next.set(key, message.offset + 1n)
       const list = byPartition.get(key)
       if (list) list.push(message)
       else byPartition.set(key, [message])
     }
+    if (skipped > 0)
+      log.info('skipped records processed already', { processor: this.#processor.name, records: skipped })
     if (byPartition.size === 0) return
     // the records this instance processes: not those of revoked partitions or below the floors
     let handled = 0
