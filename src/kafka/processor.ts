@@ -3,6 +3,7 @@ import {
   type Admin,
   Consumer,
   FetchIsolationLevels,
+  type GroupAssignment,
   type GroupPartitionsAssignments,
   type Message,
   type MessagesStream,
@@ -369,6 +370,14 @@ export class ProcessorRuntime<T> {
    * Records below it were processed already (see #processBatch).
    */
   readonly #positions = new Map<string, bigint>()
+  /**
+   * The consumer's group membership as its last completed rebalance left it: generation,
+   * member id and assignment, noted together when the client reports the join. The client's
+   * own `generationId` moves to the next generation as soon as the JoinGroup answer arrives,
+   * while its assignment changes only after the SyncGroup: read one beside the other, they
+   * can pair the next generation with the previous assignment.
+   */
+  #membership: { generationId: number; memberId: string | null; assignments: GroupAssignment[] } | undefined
   /** The group membership the current batch's offsets are committed under (see #syncAssignment). */
   #member: { groupId: string; generationId: number; memberId: string | null; coordinatorId: number | null } | undefined
   /** Set while a batch's transaction is begun and not committed. */
@@ -520,6 +529,17 @@ export class ProcessorRuntime<T> {
       }),
     )
     this.#consumer = consumer
+    consumer.on(
+      'consumer:group:join',
+      (joined: { generationId: number; memberId: string | null; assignments?: GroupAssignment[] | null }) => {
+        if (consumer === this.#consumer)
+          this.#membership = {
+            generationId: joined.generationId,
+            memberId: joined.memberId,
+            assignments: joined.assignments ?? [],
+          }
+      },
+    )
     // the client reports some failures (a heartbeat on a closed connection) as events: unheard,
     // they would end the process; the stream's own error rebuilds the consumer
     consumer.on('error', (error: Error) =>
@@ -566,6 +586,7 @@ export class ProcessorRuntime<T> {
     this.#generation = -1
     this.#positions.clear()
     this.#positionGeneration = -1
+    this.#membership = undefined
     if (this.#running) await this.#subscribe()
   }
 
@@ -737,21 +758,22 @@ export class ProcessorRuntime<T> {
   async #syncAssignment(): Promise<Set<string>> {
     const consumer = this.#consumer!
     for (;;) {
-      const generation = consumer.generationId
+      const membership = this.#membership
+      const generation = membership?.generationId ?? -1
       const owned = new Set<string>()
-      for (const assignment of consumer.assignments ?? []) {
+      for (const assignment of membership?.assignments ?? []) {
         for (const partition of assignment.partitions) owned.add(`${assignment.topic}:${partition}`)
       }
       this.#metrics.partitions.set(this.#labels, owned.size)
       if (generation !== this.#positionGeneration) {
         await this.#stableOffsets(owned, generation)
-        if (consumer.generationId !== generation) continue // rebalanced meanwhile: again, for the new one
+        if (this.#membership !== membership) continue // rebalanced meanwhile: again, for the new one
         this.#positionGeneration = generation
       }
       this.#member = {
         groupId: this.#groupId,
         generationId: generation,
-        memberId: consumer.memberId,
+        memberId: membership?.memberId ?? null,
         coordinatorId: consumer.coordinatorId,
       }
       if (!this.#options.stateful) return owned
@@ -807,7 +829,7 @@ export class ProcessorRuntime<T> {
       } catch (error) {
         // UNSTABLE_OFFSET_COMMIT while the previous owner's transaction is open: ask again
         if (Date.now() > deadline) throw error
-        if (this.#consumer?.generationId !== generation) return // the caller starts over
+        if (this.#membership?.generationId !== generation) return // the caller starts over
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
     }
