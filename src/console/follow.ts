@@ -2,7 +2,8 @@
 // consumer, no group offsets): each record goes to `onRecord`; after a failure (the broker gone, a
 // topic not there yet) it reconnects and resumes after the last record it handed over.
 
-import { Consumer, FetchIsolationLevels, type Message } from '@platformatic/kafka'
+import { Consumer, FetchIsolationLevels, type Message, type MessagesStream } from '@platformatic/kafka'
+import { closeAfterJoin } from '../kafka/close-consumer.ts'
 import { logger } from '../log.ts'
 import type { ConsoleKafka } from './kafka.ts'
 
@@ -25,6 +26,8 @@ export class TopicFollower {
   /** Next offset to read per `topic:partition`, once read from. */
   readonly #next = new Map<string, bigint>()
   #consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined
+  /** The consumer's consume() under way: it joins a group, and is let finish before a close. */
+  #joining: Promise<MessagesStream<Buffer, Buffer, Buffer, Buffer>> | undefined
   #closing = false
   #running: Promise<void> | undefined
 
@@ -39,7 +42,7 @@ export class TopicFollower {
 
   async stop(): Promise<void> {
     this.#closing = true
-    await this.#consumer?.close(true).catch(() => {})
+    await closeAfterJoin(this.#consumer, this.#joining)
     await this.#running?.catch(() => {})
   }
 
@@ -60,7 +63,7 @@ export class TopicFollower {
         })
         this.#consumer = consumer
         if (this.#closing) break
-        const stream = await consumer.consume({
+        this.#joining = consumer.consume({
           topics: present,
           mode: 'manual',
           autocommit: false,
@@ -72,6 +75,7 @@ export class TopicFollower {
             })),
           ),
         })
+        const stream = await this.#joining
         if (this.#closing) break
         for await (const message of stream) {
           if (this.#closing) break

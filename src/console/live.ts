@@ -4,10 +4,11 @@
 // every service's /health, keeps an hour of history, and pushes anomalies and overview
 // snapshots to server-sent-event subscribers.
 
-import { Consumer, FetchIsolationLevels } from '@platformatic/kafka'
+import { Consumer, FetchIsolationLevels, type MessagesStream } from '@platformatic/kafka'
 import type { Config } from '../config/settings.ts'
 import { featureKindOf } from '../core/features/index.ts'
 import { decodeEvent, decodeScored, eventId, type ScoredEvent } from '../core/pipeline/events.ts'
+import { closeAfterJoin } from '../kafka/close-consumer.ts'
 import { topicName } from '../kafka/topics.ts'
 import { logger } from '../log.ts'
 import { type ConsoleKafka, type ConsoleRecord, partitionForKey, toConsoleRecord } from './kafka.ts'
@@ -80,6 +81,8 @@ export class Live {
   #phase: string | null = null
   #timers: NodeJS.Timeout[] = []
   #consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined
+  /** The consumer's consume() under way: it joins a group, and is let finish before a close. */
+  #joining: Promise<MessagesStream<Buffer, Buffer, Buffer, Buffer>> | undefined
   #closing = false
   readonly #running = new Set<Promise<void>>()
   #tailing: Promise<void> | undefined
@@ -123,7 +126,7 @@ export class Live {
   async stop(): Promise<void> {
     this.#closing = true
     for (const timer of this.#timers) clearInterval(timer)
-    await this.#consumer?.close(true).catch(() => {})
+    await closeAfterJoin(this.#consumer, this.#joining)
     await this.#tailing?.catch(() => {})
     // samples under way finish (each of their reads is bounded) before the admin client closes
     await Promise.allSettled([...this.#running])
@@ -218,7 +221,7 @@ export class Live {
         })
         this.#consumer = consumer
         if (this.#closing) break
-        const stream = await consumer.consume({
+        this.#joining = consumer.consume({
           topics,
           mode: 'manual',
           autocommit: false,
@@ -231,6 +234,7 @@ export class Live {
             })),
           ),
         })
+        const stream = await this.#joining
         if (this.#closing) break
         for await (const message of stream) {
           if (this.#closing) break

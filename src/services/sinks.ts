@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Consumer, FetchIsolationLevels, type Message, type MessagesStream } from '@platformatic/kafka'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Alert } from '../core/alerts.ts'
+import { closeAfterJoin } from '../kafka/close-consumer.ts'
 import type { KafkaContext } from '../kafka/context.ts'
 import { dropAbortedRecords } from '../kafka/read-committed.ts'
 import { topicName } from '../kafka/topics.ts'
@@ -213,6 +214,7 @@ export class SinkDispatcher {
   readonly #metrics: ReturnType<typeof sinkMetrics>
   #consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined
   #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined
+  #joining: Promise<MessagesStream<Buffer, Buffer, Buffer, Buffer>> | undefined
   #running = false
   #loop: Promise<void> | undefined
   #abort = new AbortController()
@@ -253,13 +255,14 @@ export class SinkDispatcher {
     consumer.on('error', (error: Error) =>
       log.warn('sink consumer error', { sink: this.sink.name, error: error.message }),
     )
+    this.#joining = consumer.consume({
+      topics: [topicName(this.#context.topicPrefix, 'alerts')],
+      mode: 'committed',
+      fallbackMode: 'earliest',
+      autocommit: false,
+    })
     try {
-      this.#stream = await consumer.consume({
-        topics: [topicName(this.#context.topicPrefix, 'alerts')],
-        mode: 'committed',
-        fallbackMode: 'earliest',
-        autocommit: false,
-      })
+      this.#stream = await this.#joining
     } catch (error) {
       await consumer.close(true).catch(() => {})
       throw error
@@ -366,8 +369,8 @@ export class SinkDispatcher {
     this.#running = false
     this.#abort.abort()
     await this.#stream?.close().catch(() => {})
-    // a consumer still joining its group gives up, so the loop ends
-    await this.#consumer?.close(true).catch(() => {})
+    // a consumer still joining its group finishes joining first (see closeAfterJoin), then closes
+    await closeAfterJoin(this.#consumer, this.#joining)
     await this.#loop
     await this.#stream?.close().catch(() => {})
     await this.#consumer?.close().catch(() => {})
