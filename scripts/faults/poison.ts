@@ -86,7 +86,7 @@ function poisonRecord(category: Category, event: Record<string, unknown>, rng: R
     }
     case 'wrong types': {
       const field = ['amount', 'user_id', 'hour_of_day', 'location_match', 'timestamp'][n % 5]!
-      const wrong = { amount: '12.50', user_id: 42, hour_of_day: '13', location_match: 'yes', timestamp: 1_700_000 }
+      const wrong = { amount: '12.50', user_id: 42, hour_of_day: '13', location_match: 'yes', timestamp: 'yesterday' }
       return Buffer.from(JSON.stringify({ ...event, transaction_id: id, [field]: wrong[field as keyof typeof wrong] }))
     }
     case 'missing fields': {
