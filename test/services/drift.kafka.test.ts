@@ -106,7 +106,7 @@ test('drift after each transition, a trigger, a new version hot-swapped without 
           return records.length ? (JSON.parse(records[0]!.value) as RetrainingTrigger) : undefined
         })
         assert.ok(trigger.range.fromEventTime <= trigger.range.toEventTime)
-        assert.ok((trigger.range.fromEventNumber ?? 0) >= transition)
+        assert.ok((trigger.range.fromEventNumber ?? 0) >= transition, JSON.stringify(trigger))
         const v2 = await until('a second version', () =>
           [...registry.versions.values()].find((v) => v.parent === v1 && v.trainedOn.source === 'enriched-features'),
         )

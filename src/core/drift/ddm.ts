@@ -7,6 +7,12 @@
 // follow River's `drift.binary.DDM` so detection indices match it exactly: nothing is
 // signalled until more than `warmStart` errors are seen, and the state is cleared on the
 // update after a drift.
+//
+// One deliberate option beyond River: `minErrors`. After an error-free start, p and s are 0, so
+// River's minimum is p_min = s_min = 0 and the first error is a drift, however rare errors are
+// (a scorer wrong once in a thousand events would "drift" on its first mistake). With
+// `minErrors` > 0 the minimum is tracked, and so a warning or drift signalled, only once that
+// many errors have been seen since the reset. The default, 0, is River's behaviour.
 import type { BinaryDriftDetector, DriftStatistic } from './detector.ts'
 import { checkFinite, checkInteger, invalidOption, SavedState, storeNumber } from './state.ts'
 
@@ -17,9 +23,11 @@ export interface DdmOptions {
   readonly warningThreshold?: number
   /** Deviations above the minimum for a drift (≈99% confidence). */
   readonly driftThreshold?: number
+  /** Errors to see since the reset before the minimum is tracked (0: River's DDM). */
+  readonly minErrors?: number
 }
 
-export const ddmDefaults = { warmStart: 30, warningThreshold: 2, driftThreshold: 3 } as const
+export const ddmDefaults = { warmStart: 30, warningThreshold: 2, driftThreshold: 3, minErrors: 0 } as const
 
 export type DdmState = {
   readonly type: 'ddm'
@@ -39,6 +47,7 @@ export class DDM implements BinaryDriftDetector {
   readonly warmStart: number
   readonly warningThreshold: number
   readonly driftThreshold: number
+  readonly minErrors: number
 
   #n = 0
   /** Running error rate, updated as River's `stats.Mean` does. */
@@ -66,6 +75,7 @@ export class DDM implements BinaryDriftDetector {
       0,
       true,
     )
+    this.minErrors = checkInteger('DDM', 'minErrors', options.minErrors ?? ddmDefaults.minErrors, 0)
     if (this.driftThreshold < this.warningThreshold)
       throw invalidOption('DDM', 'driftThreshold', this.driftThreshold, `≥ warningThreshold (${this.warningThreshold})`)
   }
@@ -115,7 +125,7 @@ export class DDM implements BinaryDriftDetector {
     const p = this.#p
     const s = Math.sqrt((p * (1 - p)) / this.#n)
     this.#s = s
-    if (this.#n <= this.warmStart) return
+    if (this.#n <= this.warmStart || Math.round(p * this.#n) < this.minErrors) return
 
     if (p + s <= this.#psMin) {
       this.#pMin = p
@@ -145,6 +155,7 @@ export class DDM implements BinaryDriftDetector {
         warmStart: this.warmStart,
         warningThreshold: this.warningThreshold,
         driftThreshold: this.driftThreshold,
+        minErrors: this.minErrors,
       },
       n: this.#n,
       errorRate: this.#p,
@@ -163,6 +174,7 @@ export class DDM implements BinaryDriftDetector {
       warmStart: options.number('warmStart'),
       warningThreshold: options.number('warningThreshold'),
       driftThreshold: options.number('driftThreshold'),
+      minErrors: options.numberAddedLater('minErrors', ddmDefaults.minErrors),
     })
     const n = saved.number('n')
     const p = saved.number('errorRate')

@@ -7,7 +7,9 @@
 //   for labelled events. Errors belong to a model, so DDM restarts when the model changes.
 //   River's levels (warm start 30, drift at 3 σ) fire every ~30,000 events on this stream,
 //   whose error rate wanders as the ensemble's calibration follows the traffic; 1,000 and 4 σ
-//   keep it for real changes.
+//   keep it for real changes. DDM's minimum is tracked once 5 errors are seen (the binomial's
+//   normal approximation wants n·p ≥ 5): after an error-free start River's DDM calls the first
+//   error a drift, and with one or two errors its minimum is a lucky run's.
 // - `amount`: ADWIN on the raw amount, and Page-Hinkley on the amount standardised with the
 //   mean and standard deviation of a warm-up (PH's threshold and tolerance are then in
 //   standard deviations, whatever the currency or the stream's scale).
@@ -156,6 +158,7 @@ export class DriftMonitor {
       warmStart: this.options.ddmWarmStart,
       driftThreshold: this.options.ddmDriftThreshold,
       warningThreshold: Math.min(2, this.options.ddmDriftThreshold),
+      minErrors: 5,
     })
     this.#amountAdwin = new ADWIN(this.#adwinOptions())
     this.#amountPh = this.#newPageHinkley(this.options.pageHinkleyThreshold, this.options.pageHinkleyDelta)

@@ -62,6 +62,11 @@ export class SavedState {
     return this.#fields[field] === null ? whenNull : this.number(field)
   }
 
+  /** A number added to the state after states were saved: `whenAbsent` for a state saved before it. */
+  numberAddedLater(field: string, whenAbsent: number): number {
+    return this.#fields[field] === undefined ? whenAbsent : this.number(field)
+  }
+
   boolean(field: string): boolean {
     const value = this.#fields[field]
     if (typeof value !== 'boolean') throw invalidState(this.type, field, value, 'true or false')
