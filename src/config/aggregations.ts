@@ -1,28 +1,28 @@
 // The schema of aggregations declared in the config file (`aggregate.aggregations`): each one
-// names a payment field to group by, its window, its aggregates and an optional filter. Errors
-// name the path inside the setting, e.g. aggregate.aggregations[0].aggregates[1].field.
+// names the event kind it reads (payments by default), a field to group by, its window, its
+// aggregates and an optional filter. Errors name the path inside the setting, e.g.
+// aggregate.aggregations[0].aggregates[1].field. The fields are checked against the kind's
+// event schema once the whole configuration is read (a kind may be a schema declared under
+// `schemas`): see `aggregationFieldErrors`.
 
 import { z } from 'zod'
+import { builtInKinds, kindOf } from '../core/kinds.ts'
+import type { EventSchemaDeclaration } from '../core/schemas/declaration.ts'
 import {
   type AggregateDefinition,
   type AggregationDefinition,
   type AggregationFilter,
   aggregateOps,
+  aggregationFieldProblems,
+  defaultAggregationKind,
   emitModes,
-  isPaymentField,
-  paymentFields,
 } from '../core/windows/aggregation.ts'
 import { windowSpecProblem } from '../core/windows/window.ts'
 
 /** An aggregation as declared; its grace defaults to aggregate.graceMs. */
 export type DeclaredAggregation = Omit<AggregationDefinition, 'graceMs'> & { readonly graceMs?: number }
 
-const fieldNames = Object.keys(paymentFields).join(', ')
-const numberFields = Object.entries(paymentFields)
-  .filter(([, type]) => type === 'number')
-  .map(([name]) => name)
-
-const field = z.string().refine(isPaymentField, { message: `must be a payment field: one of ${fieldNames}` })
+const field = z.string().min(1)
 
 const aggregate = z
   .union([
@@ -51,18 +51,6 @@ const aggregate = z
       context.addIssue({ code: 'custom', path: ['field'], message: `${op} needs a field` })
       return z.NEVER
     }
-    if (!isPaymentField(value.field)) {
-      context.addIssue({ code: 'custom', path: ['field'], message: `must be a payment field: one of ${fieldNames}` })
-      return z.NEVER
-    }
-    if (op !== 'distinct' && paymentFields[value.field] !== 'number') {
-      context.addIssue({
-        code: 'custom',
-        path: ['field'],
-        message: `${op} needs a number field: one of ${numberFields.join(', ')}`,
-      })
-      return z.NEVER
-    }
     return { op, field: value.field, as: value.as ?? op }
   })
 
@@ -70,10 +58,6 @@ const filter = z.string().transform((text, context): AggregationFilter => {
   const match = /^\s*([\w.]+)\s*(!=|=)\s*(\S(?:.*\S)?)\s*$/.exec(text)
   if (!match) {
     context.addIssue({ code: 'custom', message: `"${text}" is not "field = value" or "field != value"` })
-    return z.NEVER
-  }
-  if (!isPaymentField(match[1]!)) {
-    context.addIssue({ code: 'custom', message: `${match[1]} is not a payment field: one of ${fieldNames}` })
     return z.NEVER
   }
   return { field: match[1]!, op: match[2] as '=' | '!=', value: match[3]! }
@@ -84,6 +68,7 @@ const aggregation = z
     name: z
       .string()
       .regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lower-case letters, digits, - and _ (it starts the output key)'),
+    kind: z.string().min(1).default(defaultAggregationKind),
     key: field,
     sizeMs: z
       .number()
@@ -112,6 +97,7 @@ const aggregation = z
     })
     return {
       name: value.name,
+      kind: value.kind,
       key: value.key,
       window,
       aggregates: value.aggregates,
@@ -156,4 +142,40 @@ export function aggregationsSetting(settingKey: string): z.ZodType<DeclaredAggre
       context.addIssue({ code: 'custom', message: `${settingKey}${pathText(issue.path)}: ${issue.message}` })
     return z.NEVER
   }) as unknown as z.ZodType<DeclaredAggregation[]>
+}
+
+/**
+ * Each declared aggregation checked against the event schema of its kind (a built-in kind, or a
+ * schema declared under `schemas`): the kind exists, and its key, filter and aggregated fields
+ * are fields the schema declares, numbers where the aggregate needs one. One message per
+ * problem, naming its path inside the setting and what is allowed.
+ */
+export function aggregationFieldErrors(
+  aggregations: readonly DeclaredAggregation[],
+  schemas: readonly EventSchemaDeclaration[],
+  settingKey = 'aggregate.aggregations',
+): string[] {
+  const errors: string[] = []
+  aggregations.forEach((aggregation, index) => {
+    const declared = schemas.find((schema) => schema.name === aggregation.kind)
+    const fields = declared
+      ? new Map(declared.fields.map((f) => [f.name, f.type]))
+      : (builtInKinds as readonly string[]).includes(aggregation.kind)
+        ? kindOf(aggregation.kind as (typeof builtInKinds)[number]).schema.fieldTypes
+        : undefined
+    if (fields === undefined) {
+      const kinds = [...builtInKinds, ...schemas.map((schema) => schema.name)].join(', ')
+      errors.push(
+        `${settingKey}[${index}].kind: ${JSON.stringify(aggregation.kind)} is neither an event kind nor a schema declared under schemas: one of ${kinds}`,
+      )
+      return
+    }
+    if (declared && declared.topic === undefined)
+      errors.push(
+        `${settingKey}[${index}].kind: schema ${declared.name} declares no topic; an aggregation reads a declared schema's events from its topic: give the schema a topic`,
+      )
+    for (const problem of aggregationFieldProblems(aggregation, fields))
+      errors.push(`${settingKey}${pathText([index, ...problem.path])}: ${problem.message}`)
+  })
+  return errors
 }

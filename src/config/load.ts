@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
+import type { EventSchemaDeclaration } from '../core/schemas/declaration.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
+import { aggregationFieldErrors, type DeclaredAggregation } from './aggregations.ts'
 import { environmentName as defaultEnvironmentName, kebab } from './setting.ts'
 import { type Config, type SettingKey, settings } from './settings.ts'
 
@@ -136,6 +138,16 @@ export function loadConfig(options: LoadOptions = {}): Config {
       throw invalid(key, given.origin, given.value, result.error.issues.map((issue) => issue.message).join('; '))
     }
     config[key] = result.data
+  }
+  // settings checked against each other: an aggregation's fields are its kind's (maybe a declared schema's)
+  const aggregations = raw.get('aggregate.aggregations')
+  if (aggregations) {
+    const errors = aggregationFieldErrors(
+      config['aggregate.aggregations'] as DeclaredAggregation[],
+      config.schemas as EventSchemaDeclaration[],
+    )
+    if (errors.length > 0)
+      throw invalid('aggregate.aggregations', aggregations.origin, aggregations.value, errors.join('; '))
   }
   return Object.freeze(config) as Config
 }

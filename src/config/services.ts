@@ -138,10 +138,10 @@ export const serviceSettings = {
   }),
   'aggregate.aggregations': setting({
     description:
-      'aggregations declared besides the built-in ones (config file: a list of {name, key, sizeMs, slideMs, aggregates, filter, emit, graceMs}; see Windowed aggregations)',
+      'aggregations declared besides the built-in ones (config file: a list of {name, kind, key, sizeMs, slideMs, aggregates, filter, emit, graceMs}; see Windowed aggregations)',
     schema: aggregationsSetting('aggregate.aggregations'),
     allowed:
-      'a JSON list of aggregations over payment fields, e.g. [{"name": "approved-by-method", "key": "payment_method", "sizeMs": 60000, "aggregates": ["count", "sum:amount"], "filter": "status = approved"}]',
+      'a JSON list of aggregations over the fields of an event kind (kind: payment by default, another built-in kind or a declared schema), e.g. [{"name": "approved-by-method", "key": "payment_method", "sizeMs": 60000, "aggregates": ["count", "sum:amount"], "filter": "status = approved"}]',
     default: [] as DeclaredAggregation[],
   }),
   'aggregate.latenessMs': setting({

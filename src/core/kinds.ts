@@ -95,6 +95,8 @@ export interface KindEntry {
   readonly kind: EventKind
   readonly schema: CompiledSchema
   readonly features: FeatureKind
+  /** The event's record: the event itself, or the record a declared schema's event carries. */
+  record(event: LookoutEvent): Record<string, unknown>
   /** Checks a decoded event against the schema; throws an Error whose message is the dead-letter reason. */
   validate(event: LookoutEvent): void
   /** The event's id. */
@@ -147,6 +149,7 @@ function kindEntry(kind: EventKind, schema: CompiledSchema, view: EventView): Ki
     kind,
     schema,
     features,
+    record,
     validate: (event: LookoutEvent) => {
       schema.decode(record(event), 0)
       time(event)

@@ -1,11 +1,14 @@
 // aggregate: windowed aggregations on event time (SPEC §6). Two processors on the exactly-once
 // runtime, with the same changelogged state stores as every service:
 //
-// 1. aggregate-route (raw-transactions → aggregate-repartition) applies each aggregation's
-//    filter and re-keys the payment as `<aggregation>|<group key>` with the fields its
-//    aggregates read, so that every event of a group reaches one aggregator partition. After
-//    each batch it sends every aggregator partition a mark: the largest event time of its input
-//    partition, so each aggregator partition keeps a watermark per input partition.
+// 1. aggregate-route (raw-transactions, and the topic of each declared schema an aggregation
+//    reads → aggregate-repartition) takes the events of the kinds the aggregations read, with
+//    the event time their kind's schema declares, applies each aggregation's filter and re-keys
+//    the event as `<aggregation>|<group key>` with the fields its aggregates read, so that every
+//    event of a group reaches one aggregator partition. After each batch it sends every
+//    aggregator partition a mark: the largest event time of its input partition, so each
+//    aggregator partition keeps a watermark per input partition (the partitions of all its
+//    input topics, numbered one after the other).
 // 2. aggregate (aggregate-repartition → window-aggregates, late-events) runs the pure
 //    WindowAggregator (src/core/windows/) on each partition, its windows in the partition's
 //    store. A ticker writes the wall-clock ticks that drive the idle timeout into the same
@@ -15,8 +18,10 @@ import type { Admin } from '@platformatic/kafka'
 import { Counter, Gauge } from 'prom-client'
 import type { Config } from '../config/settings.ts'
 import { paymentRuleDefaults } from '../core/anomaly/rules.ts'
-import type { Payment } from '../core/events.ts'
+import type { LookoutEvent } from '../core/events.ts'
+import { kindOf } from '../core/kinds.ts'
 import { decodeEvent } from '../core/pipeline/events.ts'
+import { type CompiledSchema, registerSchemas } from '../core/schemas/index.ts'
 import type { AggregateInputs } from '../core/windows/accumulator.ts'
 import {
   type AggregationDefinition,
@@ -32,7 +37,7 @@ import {
 } from '../core/windows/aggregator.ts'
 import { velocityWindow } from '../core/windows/window.ts'
 import { ErrorCodes, LookoutError } from '../errors.ts'
-import { connectAdmin } from '../kafka/admin.ts'
+import { connectAdmin, ensureTopics } from '../kafka/admin.ts'
 import type { KafkaContext } from '../kafka/context.ts'
 import type { OutputRecord, Processor } from '../kafka/processor.ts'
 import { createProducer } from '../kafka/producer.ts'
@@ -79,40 +84,64 @@ interface RoutedEvent {
 
 type Routed = RoutedEvent | { mark: number; t: number } | { tick: true; busy?: number[] }
 
-/** What aggregate-route reads: a payment with its event time, or nothing (another kind, or invalid: enrich dead-letters those). */
-type RouteInput = { payment: Payment; timeMs: number } | null
+/** An input topic of aggregate-route other than raw-transactions: a declared schema's. */
+export interface RouteTopic {
+  /** The schema whose records the topic holds. */
+  readonly schema: CompiledSchema
+  /** The watermark source number of the topic's partition 0 (raw-transactions' come first). */
+  readonly firstSource: number
+}
 
-/** aggregate-route: payments → one record per aggregation that takes them, keyed by group; then marks. */
+/** The processor name (and consumer group) of the route reading `topic` (raw-transactions when absent). */
+export function routeName(topic?: RouteTopic): string {
+  return topic ? `aggregate-route-${topic.schema.name}` : 'aggregate-route'
+}
+
+/**
+ * aggregate-route: events of the kinds the aggregations read → one record per aggregation that
+ * takes the event, keyed by group; then marks. It reads raw-transactions, or `topic`. Events of
+ * other kinds, and invalid ones, are skipped: enrich dead-letters those.
+ */
 export function routeProcessor(
   topicPrefix: string,
   aggregations: readonly AggregationDefinition[],
   aggregatorPartitions: number,
-): Processor<RouteInput> {
+  topic?: RouteTopic,
+): Processor<LookoutEvent | null> {
   const output = topicName(topicPrefix, 'aggregateRepartition')
+  const byKind = new Map<string, AggregationDefinition[]>()
+  for (const aggregation of aggregations)
+    byKind.set(aggregation.kind, [...(byKind.get(aggregation.kind) ?? []), aggregation])
+  const firstSource = topic?.firstSource ?? 0
+  // a schema without an event-time field takes the record's timestamp (set in process: decode does not see it)
+  const recordTime = topic !== undefined && topic.schema.declaration.eventTime === undefined
   return {
-    name: 'aggregate-route',
+    name: routeName(topic),
     decode(value) {
-      let event: ReturnType<typeof decodeEvent>
       try {
-        event = decodeEvent(value.toString())
+        const event = topic
+          ? (topic.schema.decode(JSON.parse(value.toString()), 0) as unknown as LookoutEvent)
+          : decodeEvent(value.toString())
+        return byKind.has(event.kind) ? event : null
       } catch {
         return null
       }
-      if (event.kind !== 'payment') return null
-      const timeMs = Date.parse(event.timestamp)
-      return Number.isFinite(timeMs) ? { payment: event, timeMs } : null
     },
     process(records, { partition }) {
       const outputs: OutputRecord[] = []
+      const source = firstSource + partition
       let maxTimeMs = Number.NEGATIVE_INFINITY
       for (const record of records) {
-        const input = record.value
-        if (input === null) continue
-        const { payment, timeMs } = input
+        const event = recordTime && record.value ? { ...record.value, time: record.timestamp } : record.value
+        if (event === null) continue
+        const kind = kindOf(event.kind)
+        const timeMs = kind.features.eventTimeMs(event)
+        if (!Number.isFinite(timeMs)) continue
+        const fields = kind.record(event)
         if (timeMs > maxTimeMs) maxTimeMs = timeMs
-        for (const aggregation of aggregations) {
-          if (!passesFilter(payment, aggregation.filter)) continue
-          const key = fieldValue(payment, aggregation.key)
+        for (const aggregation of byKind.get(event.kind)!) {
+          if (!passesFilter(fields, aggregation.filter)) continue
+          const key = fieldValue(fields, aggregation.key)
           if (key === null) continue
           const routed: RoutedEvent = {
             a: aggregation.name,
@@ -120,19 +149,19 @@ export function routeProcessor(
             t: timeMs,
             v: aggregation.aggregates.map((aggregate) => {
               if (aggregate.field === undefined) return null
-              const value = fieldValue(payment, aggregate.field)
+              const value = fieldValue(fields, aggregate.field)
               return typeof value === 'boolean' ? String(value) : value
             }),
-            p: partition,
-            id: payment.transaction_id,
+            p: source,
+            id: kind.id(event),
           }
           outputs.push({ topic: output, key: `${aggregation.name}|${routed.k}`, value: JSON.stringify(routed) })
         }
       }
       if (maxTimeMs > Number.NEGATIVE_INFINITY) {
-        const mark = JSON.stringify({ mark: partition, t: maxTimeMs })
+        const mark = JSON.stringify({ mark: source, t: maxTimeMs })
         for (let target = 0; target < aggregatorPartitions; target++)
-          outputs.push({ topic: output, key: `~mark|${partition}`, value: mark, partition: target })
+          outputs.push({ topic: output, key: `~mark|${source}`, value: mark, partition: target })
       }
       return outputs
     },
@@ -306,38 +335,52 @@ export function aggregateProcessor(
   }
 }
 
+/** An input topic of the route as the ticker sees it: its consumer group and its first watermark source. */
+interface RouteInput {
+  readonly topic: string
+  readonly group: string
+  readonly firstSource: number
+}
+
 /**
- * The partitions of the route's input (raw-transactions) that still have records to read: the
- * route group's committed offset is below the end. Those are never idle, whatever the clock says.
+ * The watermark sources (partitions of the route's input topics) that still have records to
+ * read: the route group's committed offset is below the end. Those are never idle, whatever
+ * the clock says.
  */
-export async function busyInputPartitions(admin: Admin, input: string, routeGroup: string): Promise<number[]> {
-  const ends = await partitionOffsets(admin, input)
-  const committed = new Map<number, bigint>()
-  const groups = await admin.listConsumerGroupOffsets({
-    groups: [{ groupId: routeGroup, topics: [{ name: input, partitionIndexes: ends.map((p) => p.partition) }] }],
-  })
-  for (const group of groups)
-    for (const topic of group.topics)
-      for (const partition of topic.partitions)
-        if (partition.committedOffset >= 0n) committed.set(partition.partitionIndex, partition.committedOffset)
-  return ends
-    .filter(({ partition, earliest, end }) => {
+export async function busyInputPartitions(admin: Admin, inputs: readonly RouteInput[]): Promise<number[]> {
+  const busy: number[] = []
+  for (const { topic, group, firstSource } of inputs) {
+    const ends = await partitionOffsets(admin, topic)
+    const committed = new Map<number, bigint>()
+    const groups = await admin.listConsumerGroupOffsets({
+      groups: [{ groupId: group, topics: [{ name: topic, partitionIndexes: ends.map((p) => p.partition) }] }],
+    })
+    for (const entry of groups)
+      for (const t of entry.topics)
+        for (const partition of t.partitions)
+          if (partition.committedOffset >= 0n) committed.set(partition.partitionIndex, partition.committedOffset)
+    for (const { partition, earliest, end } of ends) {
       // below the earliest offset (records deleted), the route starts at the earliest
       const at = committed.get(partition) ?? earliest
-      return at < earliest ? earliest < end : at < end
-    })
-    .map(({ partition }) => partition)
+      if (at < earliest ? earliest < end : at < end) busy.push(firstSource + partition)
+    }
+  }
+  return busy
 }
 
 /**
  * Writes a tick to every partition of aggregate-repartition every `intervalMs`, from `delayMs`
  * on, naming the input partitions the route has not read to the end.
  */
-function startTicker(kafka: KafkaContext, partitions: number, intervalMs: number, delayMs: number) {
+function startTicker(
+  kafka: KafkaContext,
+  partitions: number,
+  inputs: readonly RouteInput[],
+  intervalMs: number,
+  delayMs: number,
+) {
   const producer = createProducer(kafka, { name: 'aggregate-ticker' })
   const topic = topicName(kafka.topicPrefix, 'aggregateRepartition')
-  const input = topicName(kafka.topicPrefix, 'rawTransactions')
-  const routeGroup = `${kafka.topicPrefix}lookout-aggregate-route`
   const key = Buffer.from('~tick')
   let admin: Admin | undefined
   let sending = false
@@ -347,7 +390,7 @@ function startTicker(kafka: KafkaContext, partitions: number, intervalMs: number
     sending = true
     try {
       admin ??= await connectAdmin(kafka)
-      const busy = await busyInputPartitions(admin, input, routeGroup)
+      const busy = await busyInputPartitions(admin, inputs)
       const value = Buffer.from(JSON.stringify({ tick: true, busy }))
       await producer.send({
         messages: Array.from({ length: partitions }, (_, partition) => ({ topic, key, value, partition })),
@@ -374,20 +417,43 @@ function startTicker(kafka: KafkaContext, partitions: number, intervalMs: number
 export const aggregateService: ServiceDefinition = {
   name: 'aggregate',
   description:
-    'windowed aggregations on event time (raw-transactions → aggregate-repartition → window-aggregates, late-events)',
+    "windowed aggregations on event time (raw-transactions and declared schemas' topics → aggregate-repartition → window-aggregates, late-events)",
   section: 'aggregate',
   async start(context) {
     const { config, kafka } = context
+    const prefix = kafka.topicPrefix
     const aggregations = configuredAggregations(config)
+    // the declared schemas an aggregation reads: their topics are the route's further inputs
+    const kinds = new Set(aggregations.map((aggregation) => aggregation.kind))
+    const schemas = registerSchemas(config.schemas).filter((schema) => kinds.has(schema.name))
+    const raw = topicName(prefix, 'rawTransactions')
+    const repartition = topicName(prefix, 'aggregateRepartition')
     const admin = await connectAdmin(kafka)
-    let sources: number
     let aggregatorPartitions: number
+    let sources = 0
+    const inputs: RouteInput[] = []
+    const topics: RouteTopic[] = []
     try {
-      const raw = topicName(kafka.topicPrefix, 'rawTransactions')
-      const repartition = topicName(kafka.topicPrefix, 'aggregateRepartition')
-      const metadata = await admin.metadata({ topics: [raw, repartition] })
-      sources = metadata.topics.get(raw)?.partitionsCount ?? kafka.partitions
+      // a declared topic that does not exist yet is created, so the stream can start before its producer
+      await ensureTopics(
+        admin,
+        schemas.map((schema) => ({
+          name: schema.declaration.topic!,
+          partitions: kafka.partitions,
+          replicationFactor: kafka.replicationFactor,
+          compacted: false,
+        })),
+      )
+      const names = [raw, ...schemas.map((schema) => schema.declaration.topic!)]
+      const metadata = await admin.metadata({ topics: [...names, repartition] })
       aggregatorPartitions = metadata.topics.get(repartition)?.partitionsCount ?? kafka.partitions
+      names.forEach((name, i) => {
+        const schema = schemas[i - 1]
+        const topic = schema ? { schema, firstSource: sources } : undefined
+        if (topic) topics.push(topic)
+        inputs.push({ topic: name, group: `${prefix}lookout-${routeName(topic)}`, firstSource: sources })
+        sources += metadata.topics.get(name)?.partitionsCount ?? kafka.partitions
+      })
     } finally {
       await admin.close()
     }
@@ -400,20 +466,28 @@ export const aggregateService: ServiceDefinition = {
     }
     const metrics = aggregateMetrics(context.registry)
     const route = context.processorRuntimes('rawTransactions', () =>
-      routeProcessor(kafka.topicPrefix, aggregations, aggregatorPartitions),
+      routeProcessor(prefix, aggregations, aggregatorPartitions),
     )
+    for (const topic of topics)
+      route.push(
+        ...context.processorRuntimes({ topic: topic.schema.declaration.topic! }, () =>
+          routeProcessor(prefix, aggregations, aggregatorPartitions, topic),
+        ),
+      )
     const aggregate = context.processorRuntimes('aggregateRepartition', () =>
-      aggregateProcessor(kafka.topicPrefix, aggregations, options, metrics),
+      aggregateProcessor(prefix, aggregations, options, metrics),
     )
     const stopTicker = startTicker(
       kafka,
       aggregatorPartitions,
+      inputs,
       Math.max(50, Math.min(1_000, Math.floor(idleTimeoutMs / 4))),
       idleTimeoutMs,
     )
     context.onStop(stopTicker)
     log.info('aggregations', {
       names: aggregations.map((definition) => definition.name).join(','),
+      inputs: inputs.map((input) => input.topic).join(','),
       inputPartitions: sources,
     })
     return { runtimes: [...route, ...aggregate] }

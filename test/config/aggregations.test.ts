@@ -9,10 +9,10 @@ import { loadConfig } from '../../src/config/load.ts'
 import { LookoutError } from '../../src/errors.ts'
 import { configuredAggregations } from '../../src/services/aggregate.ts'
 
-function withFile(aggregations: unknown) {
+function withFile(aggregations: unknown, schemas?: unknown[]) {
   const dir = mkdtempSync(join(tmpdir(), 'lookout-aggregations-'))
   const file = join(dir, 'lookout.config.json')
-  writeFileSync(file, JSON.stringify({ aggregate: { aggregations } }))
+  writeFileSync(file, JSON.stringify({ aggregate: { aggregations }, ...(schemas ? { schemas } : {}) }))
   return () => loadConfig({ env: {}, configFile: file })
 }
 
@@ -35,6 +35,7 @@ test('an aggregation declared in the config file, with shorthand aggregates and 
   assert.deepEqual(declared, [
     {
       name: 'approved-by-method',
+      kind: 'payment',
       key: 'payment_method',
       window: { sizeMs: 60_000, slideMs: 60_000 },
       aggregates: [
@@ -54,6 +55,84 @@ test('an aggregation declared in the config file, with shorthand aggregates and 
   )
   assert.equal(all[3]!.graceMs, config['aggregate.graceMs'])
 })
+
+const logins = {
+  name: 'logins',
+  topic: 'logins',
+  entityKey: 'user',
+  eventTime: 'at',
+  fields: [
+    { name: 'user', type: 'string' },
+    { name: 'at', type: 'timestamp' },
+    { name: 'latency', type: 'number' },
+    { name: 'ok', type: 'boolean' },
+  ],
+  features: [{ name: 'latency', type: 'number', field: 'latency' }],
+}
+
+test('aggregations over another built-in kind and over a declared schema, checked against their fields', () => {
+  const config = withFile(
+    [
+      { name: 'user-spend', kind: 'transaction', key: 'user_id', sizeMs: 60_000, aggregates: ['count', 'sum:amount'] },
+      {
+        name: 'slow-logins',
+        kind: 'logins',
+        key: 'user',
+        sizeMs: 60_000,
+        aggregates: ['count', 'max:latency'],
+        filter: 'ok = false',
+      },
+    ],
+    [logins],
+  )()
+  const [spend, slow] = config['aggregate.aggregations']
+  assert.equal(spend!.kind, 'transaction')
+  assert.deepEqual(spend!.aggregates[1], { op: 'sum', field: 'amount', as: 'sum' })
+  assert.equal(slow!.kind, 'logins')
+  assert.deepEqual(slow!.filter, { field: 'ok', op: '=', value: 'false' })
+})
+
+const kindMistakes: [string, unknown, unknown[], RegExp][] = [
+  [
+    'a payment field in a transaction aggregation',
+    [{ name: 'a', kind: 'transaction', key: 'customer_id', sizeMs: 1000, aggregates: ['count'] }],
+    [],
+    /aggregate\.aggregations\[0\]\.key: must be a transaction field: one of transaction_id, user_id, timestamp, amount,/,
+  ],
+  [
+    'sum of a text field of a declared schema',
+    [{ name: 'a', kind: 'logins', key: 'user', sizeMs: 1000, aggregates: ['sum:user'] }],
+    [logins],
+    /aggregate\.aggregations\[0\]\.aggregates\[0\]\.field: sum needs a number field of logins: one of latency/,
+  ],
+  [
+    'a filter on a field the schema does not declare',
+    [{ name: 'a', kind: 'logins', key: 'user', sizeMs: 1000, aggregates: ['count'], filter: 'status = ok' }],
+    [logins],
+    /aggregate\.aggregations\[0\]\.filter: status is not a logins field: one of user, at, latency, ok/,
+  ],
+  [
+    'an unknown kind',
+    [{ name: 'a', kind: 'signups', key: 'user', sizeMs: 1000, aggregates: ['count'] }],
+    [logins],
+    /aggregate\.aggregations\[0\]\.kind: "signups" is neither an event kind nor a schema declared under schemas: one of transaction, payment, point, metric, record, logins/,
+  ],
+  [
+    'a declared schema without a topic',
+    [{ name: 'a', kind: 'logins', key: 'user', sizeMs: 1000, aggregates: ['count'] }],
+    [{ ...logins, topic: undefined }],
+    /aggregate\.aggregations\[0\]\.kind: schema logins declares no topic/,
+  ],
+]
+for (const [what, aggregations, schemas, message] of kindMistakes)
+  test(`config error names the path and the kind's fields: ${what}`, () => {
+    assert.throws(withFile(aggregations, schemas), (error: unknown) => {
+      assert.ok(error instanceof LookoutError)
+      assert.match(error.message, /^invalid setting aggregate\.aggregations \(config file key\)/)
+      assert.match(error.message, message)
+      return true
+    })
+  })
 
 const mistakes: [string, unknown, RegExp][] = [
   [

@@ -1,17 +1,27 @@
-// The aggregate service's two processors through the broker-free harness: a day of payments
-// from three input partitions → aggregate-route → re-keyed by group into three aggregator
-// partitions → aggregate, restarted from its changelog part-way; the final windows of the
-// built-in aggregations equal a brute-force computation over the payments.
+// The aggregate service's two processors through the broker-free harness: events from three
+// input partitions → aggregate-route → re-keyed by group into three aggregator partitions →
+// aggregate, restarted from its changelog part-way; the final windows equal a brute-force
+// computation over the events: the built-in aggregations over a day of payments, a declared
+// one over phased transactions, and one over a declared schema's own topic.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { loadConfig } from '../../src/config/load.ts'
-import type { Payment } from '../../src/core/events.ts'
+import type { Payment, PhasedTransaction } from '../../src/core/events.ts'
+import { registerSchema } from '../../src/core/kinds.ts'
+import { compileSchema } from '../../src/core/schemas/compile.ts'
+import { validateSchemaDeclaration } from '../../src/core/schemas/declaration.ts'
 import { PaymentGenerator } from '../../src/core/sources/payments.ts'
-import { fieldValue, passesFilter } from '../../src/core/windows/aggregation.ts'
+import { PhasedGenerator } from '../../src/core/sources/phased.ts'
+import { type AggregationDefinition, fieldValue, passesFilter } from '../../src/core/windows/aggregation.ts'
 import { windowStarts } from '../../src/core/windows/window.ts'
 import type { OutputRecord } from '../../src/kafka/processor.ts'
-import { aggregateProcessor, configuredAggregations, routeProcessor } from '../../src/services/aggregate.ts'
-import { keyed, restoredStore, runProcessor } from '../helpers/processor.ts'
+import {
+  aggregateProcessor,
+  configuredAggregations,
+  type RouteTopic,
+  routeProcessor,
+} from '../../src/services/aggregate.ts'
+import { keyed, outputValues, restoredStore, runProcessor } from '../helpers/processor.ts'
 
 const config = loadConfig({ env: {} })
 const aggregations = configuredAggregations(config)
@@ -23,26 +33,24 @@ function hash(text: string): number {
   return h
 }
 
-test('a day of payments through route and aggregate (restarted part-way) gives the brute-force final windows', async () => {
-  const nowMs = Date.UTC(2026, 0, 2)
-  const payments = new PaymentGenerator({ seed: 5, startTimeMs: nowMs }).backfill({
-    nowMs,
-    wallClockSeconds: nowMs / 1000,
-    count: 3_000,
-    days: 1,
-  })
-  // the source: keyed by customer, in time order within each input partition
-  const sources: Payment[][] = Array.from({ length: partitions }, () => [])
-  for (const payment of payments) sources[hash(payment.customer_id) % partitions]!.push(payment)
-
-  // route each input partition; its outputs go to the aggregator partition of their key (marks name theirs)
+/**
+ * Routes each input partition's events (in order) through aggregate-route, repartitions its
+ * outputs by key, and runs each aggregator partition (restarted from its changelog half-way)
+ * to the end (a last tick lets every window close); returns the final windows by
+ * `<aggregation>|<key>|<window start>`.
+ */
+async function finalWindows(
+  definitions: AggregationDefinition[],
+  sources: unknown[][],
+  topic?: RouteTopic,
+): Promise<Map<string, Record<string, number | null>>> {
   const repartitioned: OutputRecord[][] = Array.from({ length: partitions }, () => [])
   let wall = 0
   const stamped = new Map<OutputRecord, number>()
-  for (let source = 0; source < partitions; source++) {
+  for (let source = 0; source < sources.length; source++) {
     const { outputs, deadLetters } = await runProcessor(
-      routeProcessor('', aggregations, partitions),
-      sources[source]!.map((p) => keyed(p.customer_id, p)),
+      routeProcessor('', definitions, partitions, topic),
+      sources[source]!.map((event) => keyed(undefined, event)),
       undefined,
       { partition: source, batchSize: 250 },
     )
@@ -53,19 +61,24 @@ test('a day of payments through route and aggregate (restarted part-way) gives t
     }
   }
 
-  const options = { sources: partitions, latenessMs: 0, idleTimeoutMs: 1e12, maxOpenWindows: 1e9 }
+  const options = {
+    sources: (topic?.firstSource ?? 0) + sources.length,
+    latenessMs: 0,
+    idleTimeoutMs: 1e12,
+    maxOpenWindows: 1e9,
+  }
   const finals = new Map<string, Record<string, number | null>>()
   for (let partition = 0; partition < partitions; partition++) {
     const records = repartitioned[partition]!.map((o) => keyed(o.key, o.value, stamped.get(o)))
     records.push(keyed('~tick', { tick: true }, 2e12)) // everything idle: the last windows close
     const half = Math.floor(records.length / 2)
-    const first = await runProcessor(aggregateProcessor('', aggregations, options), records.slice(0, half), undefined, {
+    const first = await runProcessor(aggregateProcessor('', definitions, options), records.slice(0, half), undefined, {
       partition,
       batchSize: 500,
     })
     // a new instance restores the partition's store from the changelog and goes on
     const second = await runProcessor(
-      aggregateProcessor('', aggregations, options),
+      aggregateProcessor('', definitions, options),
       records.slice(half),
       restoredStore(first.changelog),
       { partition, batchSize: 500 },
@@ -79,19 +92,45 @@ test('a day of payments through route and aggregate (restarted part-way) gives t
       finals.set(key, value.values)
     }
   }
+  return finals
+}
 
+/** The same windows by brute force: count and sum of `amount` per window of each record of `kind`. */
+function bruteForce(definitions: AggregationDefinition[], kind: string, records: { record: object; timeMs: number }[]) {
   const expected = new Map<string, { count: number; sum: number }>()
-  for (const payment of payments)
-    for (const aggregation of aggregations) {
-      if (!passesFilter(payment, aggregation.filter)) continue
-      for (const start of windowStarts(Date.parse(payment.timestamp), aggregation.window)) {
-        const key = `${aggregation.name}|${fieldValue(payment, aggregation.key)}|${new Date(start).toISOString()}`
+  for (const { record, timeMs } of records)
+    for (const aggregation of definitions) {
+      if (aggregation.kind !== kind) continue
+      if (!passesFilter(record, aggregation.filter)) continue
+      for (const start of windowStarts(timeMs, aggregation.window)) {
+        const key = `${aggregation.name}|${fieldValue(record, aggregation.key)}|${new Date(start).toISOString()}`
         const entry = expected.get(key) ?? { count: 0, sum: 0 }
         entry.count++
-        entry.sum += payment.amount
+        entry.sum += (fieldValue(record, 'amount') as number | null) ?? 0
         expected.set(key, entry)
       }
     }
+  return expected
+}
+
+test('a day of payments through route and aggregate (restarted part-way) gives the brute-force final windows', async () => {
+  const nowMs = Date.UTC(2026, 0, 2)
+  const payments = new PaymentGenerator({ seed: 5, startTimeMs: nowMs }).backfill({
+    nowMs,
+    wallClockSeconds: nowMs / 1000,
+    count: 3_000,
+    days: 1,
+  })
+  // the source: keyed by customer, in time order within each input partition
+  const sources: Payment[][] = Array.from({ length: partitions }, () => [])
+  for (const payment of payments) sources[hash(payment.customer_id) % partitions]!.push(payment)
+  const finals = await finalWindows(aggregations, sources)
+
+  const expected = bruteForce(
+    aggregations,
+    'payment',
+    payments.map((payment) => ({ record: payment, timeMs: Date.parse(payment.timestamp) })),
+  )
   assert.equal(finals.size, expected.size, 'every window closed once')
   for (const [key, { count, sum }] of expected) {
     const values = finals.get(key)
@@ -101,6 +140,116 @@ test('a day of payments through route and aggregate (restarted part-way) gives t
     if (key.startsWith('category-revenue')) assert.ok(Math.abs(values.mean! - sum / count) < 1e-6, key)
   }
   assert.ok([...expected.keys()].some((key) => key.startsWith('category-revenue|food_service')))
+})
+
+test('an aggregation over phased transactions (another built-in kind) gives the brute-force final windows', async () => {
+  const declared = loadConfig({
+    env: {
+      LOOKOUT_AGGREGATE_AGGREGATIONS: JSON.stringify([
+        {
+          name: 'user-spend',
+          kind: 'transaction',
+          key: 'user_id',
+          sizeMs: 60_000,
+          slideMs: 30_000,
+          aggregates: ['count', 'sum:amount'],
+          filter: 'location_match = true',
+        },
+      ]),
+    },
+  })
+  const definitions = configuredAggregations(declared)
+  const generator = new PhasedGenerator({ seed: 3, users: 40 })
+  const transactions = Array.from({ length: 4_000 }, () => generator.next(0))
+  const sources: PhasedTransaction[][] = Array.from({ length: partitions }, () => [])
+  for (const transaction of transactions) sources[hash(transaction.user_id) % partitions]!.push(transaction)
+  const finals = await finalWindows(definitions, sources)
+
+  const expected = bruteForce(
+    definitions,
+    'transaction',
+    transactions.map((transaction) => ({ record: transaction, timeMs: Date.parse(transaction.timestamp) })),
+  )
+  assert.ok(expected.size > 100, `${expected.size} windows`)
+  assert.ok(
+    transactions.some((transaction) => !transaction.location_match),
+    'the filter takes some out',
+  )
+  assert.deepEqual(
+    [...finals].sort(([a], [b]) => a.localeCompare(b)),
+    [...expected].map(([key, values]) => [key, values]).sort(([a], [b]) => String(a).localeCompare(String(b))),
+  )
+})
+
+test("an aggregation over a declared schema reads its topic, with the schema's event time", async () => {
+  const schema = compileSchema(
+    validateSchemaDeclaration(
+      {
+        name: 'agg-logins',
+        topic: 'logins',
+        entityKey: 'user',
+        eventTime: 'at',
+        id: 'login',
+        fields: [
+          { name: 'login', type: 'string' },
+          { name: 'user', type: 'string' },
+          { name: 'at', type: 'timestamp' },
+          { name: 'amount', type: 'number' },
+        ],
+        features: [{ name: 'amount', type: 'number', field: 'amount' }],
+      },
+      'schemas[0]',
+    ),
+  )
+  registerSchema(schema)
+  const definitions: AggregationDefinition[] = [
+    {
+      name: 'logins-per-user',
+      kind: 'agg-logins',
+      key: 'user',
+      window: { sizeMs: 60_000, slideMs: 60_000 },
+      aggregates: [
+        { op: 'count', as: 'count' },
+        { op: 'sum', field: 'amount', as: 'sum' },
+      ],
+      emit: 'final',
+      graceMs: 0,
+    },
+  ]
+  const t0 = Date.UTC(2026, 0, 1)
+  const logins = Array.from({ length: 600 }, (_, i) => ({
+    login: `l-${i}`,
+    user: `u${i % 7}`,
+    // epoch seconds: the schema's time parsing, not Date.parse of text
+    at: (t0 + i * 1_000) / 1000,
+    amount: i % 13,
+  }))
+  const sources: (typeof logins)[] = Array.from({ length: partitions }, () => [])
+  for (const login of logins) sources[hash(login.user) % partitions]!.push(login)
+  // this topic's partitions come after raw-transactions' as watermark sources
+  const topic: RouteTopic = { schema, firstSource: partitions }
+  const route = await runProcessor(routeProcessor('', definitions, partitions, topic), sources[1]!)
+  const routed = outputValues<{ a: string; k: string; t: number; p: number; id: string }>(route).filter((v) => v.a)
+  assert.equal(routed.length, sources[1]!.length)
+  assert.deepEqual(routed[0], {
+    ...routed[0],
+    a: 'logins-per-user',
+    t: sources[1]![0]!.at * 1000,
+    id: sources[1]![0]!.login,
+  })
+  assert.ok(routed.every((v) => v.p === partitions))
+
+  const finals = await finalWindows(definitions, sources, topic)
+  const expected = bruteForce(
+    definitions,
+    'agg-logins',
+    logins.map((login) => ({ record: login, timeMs: login.at * 1000 })),
+  )
+  assert.equal(expected.size, 70)
+  assert.deepEqual(
+    [...finals].sort(([a], [b]) => a.localeCompare(b)),
+    [...expected].sort(([a], [b]) => a.localeCompare(b)),
+  )
 })
 
 test('records of other kinds are skipped by the route, not dead-lettered (enrich owns those)', async () => {

@@ -1,8 +1,10 @@
-// What an aggregation is: which events (an optional filter), grouped by which field, in which
-// windows, computing which aggregates, emitted when. Declared over the payment fields (user-
-// defined event schemas have not landed); the built-in ones are those of SPEC §6.
+// What an aggregation is: which events (an event kind, and an optional filter), grouped by which
+// field, in which windows, computing which aggregates, emitted when. Its fields are those its
+// kind's event schema declares (a built-in kind's template in schemas/, or a schema declared in
+// the config file); the built-in aggregations are those of SPEC §6, over payments.
 
-import type { Payment } from '../events.ts'
+import { valueAt } from '../schemas/compile.ts'
+import type { FieldType } from '../schemas/declaration.ts'
 import type { WindowSpec } from './window.ts'
 
 export const aggregateOps = ['count', 'sum', 'min', 'max', 'mean', 'distinct'] as const
@@ -28,6 +30,8 @@ export type EmitMode = (typeof emitModes)[number]
 
 export interface AggregationDefinition {
   readonly name: string
+  /** The event kind it reads: a built-in kind (payment, transaction, …) or a declared schema's name. */
+  readonly kind: string
   /** The field whose value groups events (the output key is `<name>|<value>`). */
   readonly key: string
   readonly window: WindowSpec
@@ -38,56 +42,58 @@ export interface AggregationDefinition {
   readonly graceMs: number
 }
 
-type FieldType = 'string' | 'number' | 'boolean'
+/** The kind the aggregations declared without one read (the built-in ones read it too). */
+export const defaultAggregationKind = 'payment'
 
-/** The payment fields an aggregation can group by, filter on and aggregate (dotted = nested). */
-export const paymentFields = {
-  transaction_id: 'string',
-  customer_id: 'string',
-  merchant_id: 'string',
-  merchant_category: 'string',
-  payment_method: 'string',
-  status: 'string',
-  failure_reason: 'string',
-  commission_type: 'string',
-  customer_type: 'string',
-  'device_info.os': 'string',
-  'device_info.app_version': 'string',
-  amount: 'number',
-  commission_amount: 'number',
-  vat_amount: 'number',
-  total_amount: 'number',
-  risk_level: 'number',
-  'location.lat': 'number',
-  'location.lng': 'number',
-  is_fraud: 'boolean',
-} as const satisfies Record<string, FieldType>
-
-export type PaymentField = keyof typeof paymentFields
-
-export function isPaymentField(name: string): name is PaymentField {
-  return Object.hasOwn(paymentFields, name)
-}
-
-/** The value of a (possibly nested) payment field; null when absent. */
-export function fieldValue(payment: Payment, field: string): string | number | boolean | null {
-  const dot = field.indexOf('.')
-  const value =
-    dot < 0
-      ? (payment as unknown as Record<string, unknown>)[field]
-      : ((payment as unknown as Record<string, Record<string, unknown> | undefined>)[field.slice(0, dot)]?.[
-          field.slice(dot + 1)
-        ] ?? null)
+/** The value of a (possibly nested: dotted) field of an event's record; null when absent. */
+export function fieldValue(record: object, field: string): string | number | boolean | null {
+  const value = valueAt(record, field)
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value
   return null
 }
 
-/** Whether `payment` passes the aggregation's filter (values compare as text: `is_fraud = true`, `risk_level = 5`). */
-export function passesFilter(payment: Payment, filter: AggregationFilter | undefined): boolean {
+/** Whether `record` passes the aggregation's filter (values compare as text: `is_fraud = true`, `risk_level = 5`). */
+export function passesFilter(record: object, filter: AggregationFilter | undefined): boolean {
   if (!filter) return true
-  const value = fieldValue(payment, filter.field)
+  const value = fieldValue(record, filter.field)
   const equal = value !== null && String(value) === filter.value
   return filter.op === '=' ? equal : !equal
+}
+
+/** A problem of an aggregation's fields: its path inside the aggregation, and what is wrong and allowed. */
+export interface FieldProblem {
+  readonly path: readonly (string | number)[]
+  readonly message: string
+}
+
+/**
+ * What is wrong with the fields an aggregation names (key, filter, aggregated fields), given
+ * the fields its kind declares: each must be declared, and sum, min, max and mean need a number.
+ */
+export function aggregationFieldProblems(
+  aggregation: Pick<AggregationDefinition, 'kind' | 'key' | 'aggregates' | 'filter'>,
+  fields: ReadonlyMap<string, FieldType>,
+): FieldProblem[] {
+  const names = [...fields.keys()].join(', ')
+  const numbers = [...fields].filter(([, type]) => type === 'number').map(([name]) => name)
+  const kind = aggregation.kind
+  const problems: FieldProblem[] = []
+  if (!fields.has(aggregation.key))
+    problems.push({ path: ['key'], message: `must be a ${kind} field: one of ${names}` })
+  if (aggregation.filter && !fields.has(aggregation.filter.field))
+    problems.push({ path: ['filter'], message: `${aggregation.filter.field} is not a ${kind} field: one of ${names}` })
+  aggregation.aggregates.forEach((aggregate, index) => {
+    if (aggregate.field === undefined) return
+    const path = ['aggregates', index, 'field']
+    const type = fields.get(aggregate.field)
+    if (type === undefined) problems.push({ path, message: `must be a ${kind} field: one of ${names}` })
+    else if (aggregate.op !== 'distinct' && type !== 'number')
+      problems.push({
+        path,
+        message: `${aggregate.op} needs a number field of ${kind}: ${numbers.length ? `one of ${numbers.join(', ')}` : 'it declares none'}`,
+      })
+  })
+  return problems
 }
 
 /** The fields an aggregation reads from an event besides its key. */
@@ -104,6 +110,7 @@ export function builtInAggregations(options: { velocity: WindowSpec; graceMs: nu
   return [
     {
       name: 'merchant-payments',
+      kind: defaultAggregationKind,
       key: 'merchant_id',
       window: { sizeMs: 5 * minuteMs, slideMs: 5 * minuteMs },
       aggregates: [
@@ -115,6 +122,7 @@ export function builtInAggregations(options: { velocity: WindowSpec; graceMs: nu
     },
     {
       name: 'category-revenue',
+      kind: defaultAggregationKind,
       key: 'merchant_category',
       window: { sizeMs: 5 * minuteMs, slideMs: minuteMs },
       aggregates: [
@@ -128,6 +136,7 @@ export function builtInAggregations(options: { velocity: WindowSpec; graceMs: nu
     },
     {
       name: 'customer-velocity',
+      kind: defaultAggregationKind,
       key: 'customer_id',
       window: options.velocity,
       aggregates: [{ op: 'count', as: 'count' }],

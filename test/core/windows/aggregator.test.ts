@@ -23,6 +23,7 @@ const t0 = 1_767_225_600_000 // 2026-01-01T00:00:00Z
 const definitions: AggregationDefinition[] = [
   {
     name: 'tumbling',
+    kind: 'payment',
     key: 'merchant_id',
     window: { sizeMs: 60_000, slideMs: 60_000 },
     aggregates: [
@@ -38,6 +39,7 @@ const definitions: AggregationDefinition[] = [
   },
   {
     name: 'sliding',
+    kind: 'payment',
     key: 'merchant_category',
     window: { sizeMs: 60_000, slideMs: 20_000 },
     aggregates: [
