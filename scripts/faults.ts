@@ -1,6 +1,6 @@
 // `npm run test:faults`: proof under faults and load, on real brokers started for the run.
-//   1. crash run: phased events through enrich → score → alert (and drift), each service in
-//      separate `lookout run` processes, while a seeded driver SIGKILLs random instances and the
+//   1. crash run: phased events through enrich → score → alert (and drift), and aggregate
+//      (windows per user), each service in separate `lookout run` processes, while a seeded driver SIGKILLs random instances and the
 //      broker (restarting each) and the Slack and webhook endpoints fail for minutes; then a
 //      read_committed reconciliation.
 //   2. poison messages: malformed records interleaved with valid ones.
@@ -38,7 +38,7 @@ if (!values.only || values.only === 'crash') {
     seed: Number(values.seed),
     users: 1_000,
     partitions: 6,
-    instances: { enrich: 2, score: 2, alert: 2, drift: 1 },
+    instances: { enrich: 2, score: 2, alert: 2, drift: 1, aggregate: 2 },
     processKills: Number(values['process-kills']),
     brokerKills: Number(values['broker-kills']),
     port,
@@ -73,7 +73,7 @@ if (!values.only || values.only === 'cluster') {
     seed: Number(values.seed) + 1,
     users: 1_000,
     partitions: 6,
-    instances: { enrich: 2, score: 2, alert: 1, drift: 1 },
+    instances: { enrich: 2, score: 2, alert: 1, drift: 1, aggregate: 1 },
     processKills: 4,
     brokerKills: 2,
     port: port + 10,

@@ -1,8 +1,9 @@
-// The fault run: the phased source through enrich → score → alert (and drift) as separate
-// `lookout run` processes on a real local broker (one node, or a three-node cluster), while a
-// driver with a fixed seed SIGKILLs random processor instances and the broker (restarting
-// each), and the Slack and webhook endpoints answer 500 and 429 for a while. Afterwards a
-// reconciliation reads every output with read_committed. Used by `npm run test:faults`
+// The fault run: the phased source through enrich → score → alert (and drift), and through
+// aggregate (windows of the phased transactions per user), as separate `lookout run`
+// processes on a real local broker (one node, or a three-node cluster), while a driver with a
+// fixed seed SIGKILLs random processor instances and the broker (restarting each), and the
+// Slack and webhook endpoints answer 500 and 429 for a while. Afterwards a reconciliation
+// reads every output with read_committed. Used by `npm run test:faults`
 // (scripts/faults.ts) and, smaller, by test/faults/faults.kafka.test.ts.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream, mkdirSync, rmSync, type WriteStream } from 'node:fs'
@@ -27,10 +28,11 @@ import type { KafkaContext } from '../../src/kafka/context.ts'
 import { changelogTopic, topicName } from '../../src/kafka/topics.ts'
 import { idempotencyKey } from '../../src/services/sinks.ts'
 import { ArrivalMonitor, commitTimes, PatientProducer, readToEnd } from './kafka-io.ts'
+import { checkWindows, faultAggregation, type WindowCheck } from './windows.ts'
 
 export const root = resolve(import.meta.dirname, '..', '..')
 
-export type ServiceName = 'enrich' | 'score' | 'alert' | 'drift'
+export type ServiceName = 'enrich' | 'score' | 'alert' | 'drift' | 'aggregate'
 
 export interface FaultRunOptions {
   /** Phased events produced (at `rate` per second). */
@@ -104,6 +106,7 @@ export interface Reconciliation {
   driftEvents: number
   driftDuplicates: number
   deadLetters: number
+  windows: WindowCheck
   sinks: SinkCheck[]
 }
 
@@ -120,6 +123,7 @@ export interface FaultReport {
 function watchedTopic(prefix: string, service: ServiceName): string {
   if (service === 'enrich') return topicName(prefix, 'enrichedFeatures')
   if (service === 'score') return topicName(prefix, 'anomalyScores')
+  if (service === 'aggregate') return topicName(prefix, 'windowAggregates')
   return changelogTopic(prefix, `lookout-${service}`, 'state')
 }
 
@@ -319,7 +323,9 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
     replicationFactor: replication,
   }
   const prefix = context.topicPrefix
-  const services: ServiceName[] = ['enrich', 'score', 'alert', 'drift']
+  const services = (['enrich', 'score', 'alert', 'drift', 'aggregate'] as const).filter(
+    (service) => options.instances[service] > 0,
+  )
   const admin = await connectAdmin(context)
   try {
     await ensureTopics(admin, [
@@ -382,6 +388,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
           '--alert-retry-max-ms',
           String(options.sinkRetryMaxMs),
         )
+      if (service === 'aggregate') args.push('--aggregate-aggregations', JSON.stringify([faultAggregation]))
       slots.push(new Slot(service, i, args, logDir, log))
     }
   }
@@ -478,6 +485,23 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
   const drainDeadline = Date.now() + 300_000
   while (monitor.count(scoresTopic) < produced && Date.now() < drainDeadline) await sleep(500)
   log(`scored (committed): ${monitor.count(scoresTopic)} of ${produced}`)
+  if (options.instances.aggregate > 0) {
+    // the last windows close once every input partition has been idle for the idle timeout
+    // (30 s): wait until no window result came for 75 s
+    const windowsTopic = topicName(prefix, 'windowAggregates')
+    const windowsDeadline = Date.now() + 300_000
+    let last = -1
+    let quietSince = Date.now()
+    while (Date.now() < windowsDeadline) {
+      await sleep(2_000)
+      const count = monitor.count(windowsTopic)
+      if (count !== last) {
+        last = count
+        quietSince = Date.now()
+      } else if (Date.now() - quietSince > 75_000) break
+    }
+    log(`window results (committed): ${monitor.count(windowsTopic)}`)
+  }
   const sinkDeadline =
     Math.max(Date.now(), sinksFailUntil === Number.POSITIVE_INFINITY ? 0 : sinksFailUntil) +
     options.sinkRetryMaxMs +
@@ -563,7 +587,17 @@ async function openTransactions(brokers: readonly string[], prefix: string): Pro
   })
   try {
     const topics = (
-      ['rawTransactions', 'enrichedFeatures', 'anomalyScores', 'anomalies', 'alerts', 'driftEvents'] as const
+      [
+        'rawTransactions',
+        'enrichedFeatures',
+        'anomalyScores',
+        'anomalies',
+        'alerts',
+        'driftEvents',
+        'aggregateRepartition',
+        'windowAggregates',
+        'lateEvents',
+      ] as const
     ).map((key) => topicName(prefix, key))
     const metadata = await consumer.metadata({ topics })
     const open: string[] = []
@@ -698,6 +732,7 @@ export async function reconcile(
     driftKeys.add(key)
   }
   const deadLetters = (await read('deadLetters')).length
+  const windows = checkWindows(rawRecords, await read('windowAggregates'), await read('lateEvents'))
 
   // sinks: every alert accepted, by its idempotency key; the first acceptance of each key in
   // the order of the alerts topic per entity; nothing accepted before the endpoints recovered
@@ -770,6 +805,7 @@ export async function reconcile(
     driftEvents: driftRecords.length,
     driftDuplicates,
     deadLetters,
+    windows,
     sinks,
   }
 }
@@ -794,6 +830,15 @@ export function checkReconciliation(r: Reconciliation, options: FaultRunOptions)
   expect(r.alertsUnexpected === 0, `${r.alertsUnexpected} alerts the policy would not raise`)
   expect(r.driftDuplicates === 0, `${r.driftDuplicates} drift events twice`)
   expect(r.deadLetters === 0, `${r.deadLetters} dead letters from valid events`)
+  if (options.instances.aggregate > 0) {
+    const w = r.windows
+    expect(w.expected > 0, 'no windows to check')
+    expect(w.duplicates === 0, `${w.duplicates} windows closed twice`)
+    expect(w.missing === 0, `${w.missing} windows without a final result`)
+    expect(w.unexpected === 0, `${w.unexpected} window results the brute force does not have`)
+    expect(w.mismatches === 0, `${w.mismatches} window results differ from the brute force`)
+    expect(w.lateInvalid === 0, `${w.lateInvalid} late-event reports not borne out`)
+  }
   for (const sink of r.sinks) {
     expect(sink.missing === 0, `${sink.name}: ${sink.missing} alerts never delivered`)
     expect(sink.outOfOrderEntities === 0, `${sink.name}: ${sink.outOfOrderEntities} entities' alerts out of order`)
@@ -853,6 +898,12 @@ export function formatReport(report: FaultReport): string {
     `  alerts ${r.alerts}: twice ${r.alertsDuplicates}; brute-force recomputation from the anomalies ${r.alertsExpected}, missing ${r.alertsMissing}, unexpected ${r.alertsUnexpected}`,
   )
   lines.push(`  drift-events ${r.driftEvents}: twice ${r.driftDuplicates}; dead-letters ${r.deadLetters}`)
+  if (o.instances.aggregate > 0) {
+    const w = r.windows
+    lines.push(
+      `  window-aggregates (${faultAggregation.name}: per user, ${faultAggregation.sizeMs / 1000} s windows every ${faultAggregation.slideMs / 1000} s of event time): ${w.results} final results; brute-force recomputation ${w.expected} windows, checked ${w.expected - w.missing}, mismatches ${w.mismatches}, closed twice ${w.duplicates}, missing ${w.missing}, unexpected ${w.unexpected}; late-events ${w.late}, not borne out ${w.lateInvalid}`,
+    )
+  }
   for (const s of r.sinks)
     lines.push(
       `  sink ${s.name}: ${s.requests} requests, ${s.rejected} answered 500/429, ${s.accepted} accepted, ${s.distinctKeys} distinct idempotency keys (${s.duplicates} redeliveries), missing ${s.missing}, entities out of order ${s.outOfOrderEntities}, first accepted ${ms(s.firstAcceptedAfterMs)} after the endpoints recovered`,

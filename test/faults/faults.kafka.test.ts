@@ -18,7 +18,7 @@ import { ensurePipelineTopics, recordingServer } from '../helpers/pipeline.ts'
 // disturbs no other test
 const faultsPort = Number(process.env.TEST_KAFKA_PORT ?? 19092) + 4
 
-test('SIGKILLed service instances and a killed broker lose, duplicate and reset nothing', {
+test('SIGKILLed service instances and a killed broker lose, duplicate and reset nothing; windows equal the brute force', {
   timeout: 600_000,
 }, async () => {
   const report = await runFaults({
@@ -27,7 +27,7 @@ test('SIGKILLed service instances and a killed broker lose, duplicate and reset 
     seed: 21,
     users: 300,
     partitions: 6,
-    instances: { enrich: 2, score: 2, alert: 2, drift: 1 },
+    instances: { enrich: 2, score: 2, alert: 2, drift: 1, aggregate: 1 },
     processKills: 3,
     brokerKills: 1,
     port: faultsPort,
@@ -47,6 +47,7 @@ test('SIGKILLed service instances and a killed broker lose, duplicate and reset 
   const r = report.reconciliation
   assert.equal(r.scored, 12_000)
   assert.ok(r.alerts > 0 && r.alerts === r.alertsExpected, text)
+  assert.ok(r.windows.expected > 1_000 && r.windows.results === r.windows.expected, text)
 })
 
 test('malformed records all land in dead-letters with a reason; valid events are scored once; nothing stalls', {
