@@ -1,7 +1,8 @@
 // The aggregate service through the real broker: the payments source with a 7-day backfill,
 // the aggregator (its own process) killed with SIGKILL mid-stream and started again; every
 // final window equals the brute force over the payments (less those reported late for it),
-// and no window is closed twice.
+// and no window is closed twice. And an aggregation over a schema declared in the config,
+// read from the schema's own topic with the schema's event time.
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { resolve } from 'node:path'
@@ -10,6 +11,7 @@ import { loadConfig } from '../../src/config/load.ts'
 import type { Payment } from '../../src/core/events.ts'
 import { fieldValue, passesFilter } from '../../src/core/windows/aggregation.ts'
 import { windowStarts } from '../../src/core/windows/window.ts'
+import { createProducer } from '../../src/kafka/producer.ts'
 import { topicName } from '../../src/kafka/topics.ts'
 import { configuredAggregations } from '../../src/services/aggregate.ts'
 import { root, runCli } from '../helpers/cli.ts'
@@ -27,7 +29,7 @@ const latenessMs = 10_000
 const idleTimeoutMs = 5_000
 const common = ['--brokers', testBrokers().join(','), '--topics-prefix', context.topicPrefix]
 
-function startAggregator(): ChildProcess {
+function startAggregator(env: Record<string, string> = {}): ChildProcess {
   const child = spawn(
     process.execPath,
     [
@@ -44,7 +46,7 @@ function startAggregator(): ChildProcess {
       '--aggregate-idle-timeout-ms',
       String(idleTimeoutMs),
     ],
-    { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
+    { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } },
   )
   child.stderr?.on('data', (chunk: Buffer) => {
     if (process.env.TEST_VERBOSE) process.stderr.write(`[aggregate] ${chunk}`)
@@ -203,4 +205,87 @@ test('payments with a 7-day backfill through aggregate, SIGKILLed mid-stream: fi
     `aggregate failover: ${payments.length} payments, ${finals.size} final windows, ${late.length} late (event, window) pairs\n`,
   )
   for (const child of children) if (child.exitCode === null) child.kill('SIGTERM')
+})
+
+test("an aggregation over a declared schema reads the schema's topic, on the schema's event time", {
+  timeout: 240_000,
+}, async () => {
+  await ensurePipelineTopics(context)
+  const topic = `${context.topicPrefix}logins`
+  const schema = {
+    name: 'agg-logins',
+    topic,
+    entityKey: 'user',
+    eventTime: 'at',
+    id: 'login',
+    fields: [
+      { name: 'login', type: 'string' },
+      { name: 'user', type: 'string' },
+      { name: 'at', type: 'timestamp' },
+      { name: 'latency', type: 'number' },
+    ],
+    features: [{ name: 'latency', type: 'number', field: 'latency' }],
+  }
+  const aggregation = {
+    name: 'logins-per-user',
+    kind: 'agg-logins',
+    key: 'user',
+    sizeMs: 60_000,
+    aggregates: ['count', 'sum:latency'],
+  }
+  const aggregator = startAggregator({
+    LOOKOUT_SCHEMAS: JSON.stringify([schema]),
+    LOOKOUT_AGGREGATE_AGGREGATIONS: JSON.stringify([aggregation]),
+  })
+  // the service creates the schema's topic
+  await waitForLog(aggregator, /running/)
+
+  // 2,000 logins of 10 users over 1,000 s of event time (epoch seconds, as the schema allows)
+  const t0 = Date.UTC(2026, 0, 1) / 1000
+  const logins = Array.from({ length: 2_000 }, (_, i) => ({
+    login: `l-${i}`,
+    user: `u${i % 10}`,
+    at: t0 + i / 2,
+    latency: (i * 7) % 31,
+  }))
+  const producer = createProducer(context, { name: 'test-logins' })
+  try {
+    await producer.send({
+      messages: logins.map((login) => ({
+        topic,
+        key: Buffer.from(login.user),
+        value: Buffer.from(JSON.stringify(login)),
+      })),
+    })
+  } finally {
+    await producer.close()
+  }
+
+  const expected = new Map<string, { count: number; sum: number }>()
+  for (const login of logins) {
+    const start = Math.floor((login.at * 1000) / 60_000) * 60_000
+    const key = `${login.user}|${new Date(start).toISOString()}`
+    const entry = expected.get(key) ?? { count: 0, sum: 0 }
+    entry.count++
+    entry.sum += login.latency
+    expected.set(key, entry)
+  }
+  // the stream stops: every window closes within the idle timeout
+  const finals = new Map<string, Final>()
+  const twice: string[] = []
+  await follow(topicName(context.topicPrefix, 'windowAggregates'), 120_000, (text) => {
+    const value = JSON.parse(text) as Final
+    if (value.aggregation !== aggregation.name || !value.final) return false
+    const key = `${value.key}|${value.windowStart}`
+    if (finals.has(key)) twice.push(key)
+    finals.set(key, value)
+    return finals.size >= expected.size
+  })
+  aggregator.kill('SIGTERM')
+  assert.deepEqual(twice, [])
+  assert.equal(expected.size, 170)
+  assert.deepEqual(
+    [...finals].map(([key, final]) => [key, final.values]).sort(),
+    [...expected].map(([key, values]) => [key, values]).sort(),
+  )
 })
