@@ -36,7 +36,7 @@ const child = spawn(
   [
     '--test',
     '--test-concurrency=2',
-    '--test-timeout=60000',
+    '--test-timeout=180000',
     '--experimental-test-coverage',
     '--test-coverage-include=src/**',
     `--test-reporter=${resolve(root, 'scripts/test-reporter.ts')}`,

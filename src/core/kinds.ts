@@ -103,6 +103,13 @@ export interface KindEntry {
   id(event: LookoutEvent): string
   /** Ground truth the source put into the event (an empty object when it has none). */
   truth(event: LookoutEvent): GroundTruth
+  /**
+   * What enriched-features carries of the event: its kind and the fields scoring and training
+   * read (the rules' fields, the truth and label fields, the series detector's value), in the
+   * same shape, so `truth`, the rules and the series detector read it as the whole event. The
+   * rest stays in the source topic, at the coordinates the console can look up.
+   */
+  carried(event: LookoutEvent): LookoutEvent
   readonly rules?: KindRules
   readonly entityDetector?: EntityDetector
   /** Feature columns the per-entity statistics detector follows (the zscore and robust_zscore features). */
@@ -113,6 +120,8 @@ export interface KindEntry {
 interface EventView {
   record(event: LookoutEvent): Record<string, unknown>
   time(event: LookoutEvent, schema: CompiledSchema): number
+  /** The event with only `fields` of its record. */
+  carried(event: LookoutEvent, fields: Record<string, unknown>): LookoutEvent
 }
 
 /** A built-in source's event: the record itself; the event time is its event-time field. */
@@ -123,11 +132,14 @@ const recordEvents: EventView = {
     if (!Number.isFinite(t)) throw new Error(`field ${schema.declaration.eventTime} is not a time`)
     return t
   },
+  carried: (event, fields) => ({ kind: event.kind, ...fields }) as LookoutEvent,
 }
 /** A record of a declared schema's topic, wrapped with its event time. */
 const wrappedEvents: EventView = {
   record: (event) => (event as unknown as DeclaredEvent).record,
   time: (event) => (event as unknown as DeclaredEvent).time,
+  carried: (event, fields) =>
+    ({ kind: event.kind, record: fields, time: (event as unknown as DeclaredEvent).time }) as unknown as LookoutEvent,
 }
 
 /** The registry entry of a compiled schema whose events carry their records as `view` says. */
@@ -145,6 +157,14 @@ function kindEntry(kind: EventKind, schema: CompiledSchema, view: EventView): Ki
   const truthFields = declaration.truth ?? {}
   const ruleSet = declaration.rules === undefined ? undefined : ruleSets[declaration.rules]!
   const series = declaration.detectors?.[0]
+  const carriedFields = [
+    ...new Set([
+      ...(ruleSet?.fields.map(([field]) => field) ?? []),
+      ...Object.values(truthFields),
+      ...(declaration.label === undefined ? [] : [declaration.label]),
+      ...(series ? [series.field] : []),
+    ]),
+  ]
   return Object.freeze({
     kind,
     schema,
@@ -164,6 +184,16 @@ function kindEntry(kind: EventKind, schema: CompiledSchema, view: EventView): Ki
       if (truthFields.eventNumber !== undefined) truth.eventNumber = valueAt(r, truthFields.eventNumber) as number
       if (truthFields.amount !== undefined) truth.amount = valueAt(r, truthFields.amount) as number
       return truth
+    },
+    carried: (event: LookoutEvent) => {
+      const r = record(event)
+      // a dotted path is kept under its own name: `valueAt` reads it back as it reads the whole record
+      const fields: Record<string, unknown> = {}
+      for (const field of carriedFields) {
+        const value = valueAt(r, field)
+        if (value !== undefined) fields[field] = value
+      }
+      return view.carried(event, fields)
     },
     ...(ruleSet
       ? {

@@ -15,6 +15,7 @@ export interface EnrichedEvent {
   producedAt: number | undefined
   /** Feature vector in the order of the kind's schema. */
   features: number[]
+  /** The event's kind and the fields scoring and training read (`KindEntry.carried`), not the whole event. */
   event: LookoutEvent
 }
 
@@ -89,7 +90,7 @@ export function enrich(event: LookoutEvent, state: unknown): { enriched: Enriche
       eventTime: extracted.eventTimeMs,
       producedAt: producedAt(event),
       features: Array.from(extracted.features),
-      event,
+      event: kindOf(event.kind).carried(event),
     },
     nextState: extracted.nextState,
   }
