@@ -120,10 +120,11 @@ function poisonRecord(category: Category, event: Record<string, unknown>, rng: R
       return Buffer.from(text.replace('"amount":0', `"amount":${n % 2 ? '-' : ''}1e400`))
     }
     case 'throws in processing': {
-      // a valid event (it decodes) whose enriched record would be over the broker's record limit
-      const padded = { ...event, transaction_id: id, note: '' }
+      // a valid event (it decodes) whose enriched record would be over the broker's record limit:
+      // its id, which the enriched record carries, is as long as the record allows
+      const padded = { ...event, transaction_id: id }
       const size = Buffer.byteLength(JSON.stringify(padded))
-      padded.note = 'z'.repeat(nearLimit - size)
+      padded.transaction_id = `${id}-${'z'.repeat(nearLimit - size - 1)}`
       return Buffer.from(JSON.stringify(padded))
     }
   }
