@@ -59,8 +59,8 @@ export interface SchemaState {
   readonly latest: number
   readonly welford: Readonly<Record<string, WelfordState>>
   readonly recent: Readonly<Record<string, readonly number[]>>
-  /** [event time, value] of the events inside each window, in event-time order. */
-  readonly windows: Readonly<Record<string, readonly (readonly [number, number])[]>>
+  /** The events inside each window, in event-time order (see `StoredWindow`). */
+  readonly windows: Readonly<Record<string, StoredWindow | readonly (readonly [number, number])[]>>
   readonly counts: Readonly<Record<string, Readonly<Record<string, number>>>>
 }
 
@@ -176,15 +176,64 @@ export function robustZ(values: readonly number[], x: number): number {
   return robustZScore(values, x, 0)
 }
 
-/** The first index of `entries` (in time order) whose time is after `time`. */
-function after(entries: readonly (readonly [number, number])[], time: number): number {
+/**
+ * A window's events as the entity's state keeps them: their times in order, each as its gap in
+ * ms from the one before (the first as itself) when every time is a whole number of ms, else
+ * as they are (`a`); and their values for a sum (a count's are all 1). Gaps take a third of the
+ * bytes of epoch times, and the state is parsed and written for every event of its entity.
+ * States written before kept `[time, value]` pairs; they are read as well.
+ */
+export type StoredWindow =
+  | { readonly t: readonly number[]; readonly v?: readonly number[] }
+  | {
+      readonly a: readonly number[]
+      readonly v?: readonly number[]
+    }
+
+/** A window's events, decoded: times ascending, and the values of a sum. */
+interface WindowEvents {
+  times: number[]
+  values: number[] | undefined
+}
+
+function readWindow(stored: StoredWindow | readonly (readonly [number, number])[] | undefined): WindowEvents {
+  if (stored === undefined) return { times: [], values: [] }
+  if (Array.isArray(stored))
+    return {
+      times: stored.map((entry) => entry[0]),
+      values: stored.map((entry) => entry[1]),
+    }
+  const window = stored as StoredWindow
+  const values = window.v === undefined ? undefined : [...window.v]
+  if ('a' in window) return { times: [...window.a], values }
+  const times = new Array<number>(window.t.length)
+  let time = 0
+  for (let i = 0; i < times.length; i++) {
+    time += window.t[i]!
+    times[i] = time
+  }
+  return { times, values }
+}
+
+function storeWindow(times: readonly number[], values: readonly number[] | undefined): StoredWindow {
+  let whole = true
+  for (const time of times) if (!Number.isSafeInteger(time)) whole = false
+  const v = values === undefined ? {} : { v: values }
+  if (!whole) return { a: times, ...v }
+  const gaps = new Array<number>(times.length)
+  for (let i = 0; i < times.length; i++) gaps[i] = i === 0 ? times[0]! : times[i]! - times[i - 1]!
+  return { t: gaps, ...v }
+}
+
+/** The first index of `times` (ascending) whose time is after `time`. */
+function after(times: readonly number[], time: number): number {
   let low = 0
-  let high = entries.length
+  let high = times.length
   // most lookups are at or near the end (the newest event, or the window's start in a short window)
-  if (high === 0 || entries[high - 1]![0] <= time) return high
+  if (high === 0 || times[high - 1]! <= time) return high
   while (low < high) {
     const middle = (low + high) >>> 1
-    if (entries[middle]![0] <= time) low = middle + 1
+    if (times[middle]! <= time) low = middle + 1
     else high = middle
   }
   return low
@@ -277,6 +326,16 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
   ): { features: Float64Array; nextState: SchemaState } => {
     const before = (saved as SchemaState | undefined)?.v === version ? (saved as SchemaState) : undefined
     const n = before?.n ?? 0
+    // each window decoded once, for the features and for the next state
+    const decoded = new Map<string, WindowEvents>()
+    const windowOf = (key: string): WindowEvents => {
+      let events = decoded.get(key)
+      if (events === undefined) {
+        events = readWindow(before?.windows[key])
+        decoded.set(key, events)
+      }
+      return events
+    }
     const f = allocateFeatures(featureNames.length)
     let column = 0
     for (const feature of declaration.features) {
@@ -310,14 +369,14 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
             break
           }
           const windowMs = windowMsOf.get(feature)!
-          const entries = before?.windows[windowKey(feature)] ?? []
-          // entries are in time order: the window (t − W, t] is the run between two searches
-          const from = after(entries, t - windowMs)
-          const to = after(entries, t)
+          const { times, values } = windowOf(windowKey(feature))
+          // times are in order: the window (t − W, t] is the run between two searches
+          const from = after(times, t - windowMs)
+          const to = after(times, t)
           if (feature.type === 'count') f[column++] = 1 + to - from
           else {
             let total = numberAt(record, feature.field!)
-            for (let i = from; i < to; i++) total += entries[i]![1]
+            for (let i = from; i < to; i++) total += values![i]!
             f[column++] = total
           }
           break
@@ -380,18 +439,25 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
       const keep = recentKeys.get(key)!
       recent[key] = values.length > keep ? values.slice(values.length - keep) : values
     }
-    const windows: Record<string, (readonly [number, number])[]> = {}
+    const windows: Record<string, StoredWindow> = {}
     for (const { key, windowMs, field } of windowList) {
-      const entries = before?.windows[key] ?? []
+      const { times, values } = windowOf(key)
       const cutoff = latest - windowMs
-      const kept = entries.slice(after(entries, cutoff))
+      const first = after(times, cutoff)
+      const keptTimes = times.slice(first)
+      // a count's values are all 1 and not kept
+      const keptValues = field === '' ? undefined : values!.slice(first)
       if (t > cutoff) {
         // insert in time order (at the end, for an event in order)
-        const at = after(kept, t)
-        kept.splice(at, 0, [t, field === '' ? 1 : numberAt(record, field)])
+        const at = after(keptTimes, t)
+        keptTimes.splice(at, 0, t)
+        keptValues?.splice(at, 0, numberAt(record, field))
       }
-      if (kept.length > maxWindowEvents) kept.splice(0, kept.length - maxWindowEvents)
-      windows[key] = kept
+      if (keptTimes.length > maxWindowEvents) {
+        keptTimes.splice(0, keptTimes.length - maxWindowEvents)
+        keptValues?.splice(0, keptValues.length - maxWindowEvents)
+      }
+      windows[key] = storeWindow(keptTimes, keptValues)
     }
     const counts: Record<string, Record<string, number>> = {}
     for (const field of categoryFields) {

@@ -186,6 +186,70 @@ test('every declarative feature equals a brute-force recomputation over the enti
   }
 })
 
+test('window state: times kept as gaps (or as they are when not whole ms); a state of [time, value] pairs reads the same', () => {
+  const windowed = compileSchema(
+    validateSchemaDeclaration({
+      name: 'w',
+      entityKey: 'user',
+      eventTime: 'at',
+      fields: [
+        { name: 'user', type: 'string' },
+        { name: 'at', type: 'timestamp' },
+        { name: 'x', type: 'number' },
+      ],
+      features: [
+        { name: 'n_1m', type: 'count', window: '1m' },
+        { name: 'x_1m', type: 'sum', field: 'x', window: '1m' },
+      ],
+    }),
+  )
+  const t0 = Date.UTC(2025, 0, 6)
+  const run = (times: number[], first?: unknown) => {
+    let state: unknown = first
+    const out: number[][] = []
+    times.forEach((t, i) => {
+      const { features, nextState } = windowed.extractRecord({ user: 'u', at: t, x: i + 1 }, t, state)
+      out.push(Array.from(features))
+      state = JSON.parse(JSON.stringify(nextState))
+    })
+    return { out, state: state as { windows: Record<string, unknown> } }
+  }
+  const whole = run([t0, t0 + 1_000, t0 + 1_000, t0 + 30_000, t0 + 70_000])
+  assert.deepEqual(whole.out, [
+    [1, 1],
+    [2, 3],
+    [3, 6],
+    [4, 10],
+    [2, 9],
+  ])
+  assert.deepEqual(whole.state.windows['@60000'], { t: [t0 + 30_000, 40_000] })
+  assert.deepEqual(whole.state.windows['x@60000'], { t: [t0 + 30_000, 40_000], v: [4, 5] })
+  // times that are not whole milliseconds are kept as they are: gaps would not add up exactly
+  const fractional = run([t0 + 0.25, t0 + 60_000.25, t0 + 60_000.5])
+  assert.deepEqual(fractional.out, [
+    [1, 1],
+    [1, 2],
+    [2, 5],
+  ])
+  assert.deepEqual(fractional.state.windows['@60000'], { a: [t0 + 60_000.25, t0 + 60_000.5] })
+  // an entity state written as [time, value] pairs carries on as the same state in the new layout
+  const pairs = {
+    ...(whole.state as object),
+    windows: {
+      '@60000': [
+        [t0 + 30_000, 1],
+        [t0 + 70_000, 1],
+      ],
+      'x@60000': [
+        [t0 + 30_000, 4],
+        [t0 + 70_000, 5],
+      ],
+    },
+  }
+  assert.deepEqual(run([t0 + 80_000], pairs).out, run([t0 + 80_000], whole.state).out)
+  assert.deepEqual(run([t0 + 80_000], pairs).out, [[3, 10]])
+})
+
 test('a record that does not match its schema names the field and the reason', () => {
   const good = {
     user: 'u',
