@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import logins from '../../schemas/logins.json' with { type: 'json' }
 import { loadConfig } from '../../src/config/load.ts'
 import { LookoutError } from '../../src/errors.ts'
 import { configuredAggregations } from '../../src/services/aggregate.ts'
@@ -56,20 +57,6 @@ test('an aggregation declared in the config file, with shorthand aggregates and 
   assert.equal(all[3]!.graceMs, config['aggregate.graceMs'])
 })
 
-const logins = {
-  name: 'logins',
-  topic: 'logins',
-  entityKey: 'user',
-  eventTime: 'at',
-  fields: [
-    { name: 'user', type: 'string' },
-    { name: 'at', type: 'timestamp' },
-    { name: 'latency', type: 'number' },
-    { name: 'ok', type: 'boolean' },
-  ],
-  features: [{ name: 'latency', type: 'number', field: 'latency' }],
-}
-
 test('aggregations over another built-in kind and over a declared schema, checked against their fields', () => {
   const config = withFile(
     [
@@ -77,10 +64,10 @@ test('aggregations over another built-in kind and over a declared schema, checke
       {
         name: 'slow-logins',
         kind: 'logins',
-        key: 'user',
+        key: 'country',
         sizeMs: 60_000,
-        aggregates: ['count', 'max:latency'],
-        filter: 'ok = false',
+        aggregates: ['count', 'max:network.latency_ms'],
+        filter: 'fraud = false',
       },
     ],
     [logins],
@@ -89,7 +76,7 @@ test('aggregations over another built-in kind and over a declared schema, checke
   assert.equal(spend!.kind, 'transaction')
   assert.deepEqual(spend!.aggregates[1], { op: 'sum', field: 'amount', as: 'sum' })
   assert.equal(slow!.kind, 'logins')
-  assert.deepEqual(slow!.filter, { field: 'ok', op: '=', value: 'false' })
+  assert.deepEqual(slow!.filter, { field: 'fraud', op: '=', value: 'false' })
 })
 
 const kindMistakes: [string, unknown, unknown[], RegExp][] = [
@@ -103,13 +90,13 @@ const kindMistakes: [string, unknown, unknown[], RegExp][] = [
     'sum of a text field of a declared schema',
     [{ name: 'a', kind: 'logins', key: 'user', sizeMs: 1000, aggregates: ['sum:user'] }],
     [logins],
-    /aggregate\.aggregations\[0\]\.aggregates\[0\]\.field: sum needs a number field of logins: one of latency/,
+    /aggregate\.aggregations\[0\]\.aggregates\[0\]\.field: sum needs a number field of logins: one of network\.latency_ms/,
   ],
   [
     'a filter on a field the schema does not declare',
     [{ name: 'a', kind: 'logins', key: 'user', sizeMs: 1000, aggregates: ['count'], filter: 'status = ok' }],
     [logins],
-    /aggregate\.aggregations\[0\]\.filter: status is not a logins field: one of user, at, latency, ok/,
+    /aggregate\.aggregations\[0\]\.filter: status is not a logins field: one of login_id, user, at, country, device, network\.latency_ms, fraud/,
   ],
   [
     'an unknown kind',

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { resolve } from 'node:path'
 import { after, test } from 'node:test'
+import loginsTemplate from '../../schemas/logins.json' with { type: 'json' }
 import { loadConfig } from '../../src/config/load.ts'
 import type { Payment } from '../../src/core/events.ts'
 import { fieldValue, passesFilter } from '../../src/core/windows/aggregation.ts'
@@ -212,26 +213,14 @@ test("an aggregation over a declared schema reads the schema's topic, on the sch
 }, async () => {
   await ensurePipelineTopics(context)
   const topic = `${context.topicPrefix}logins`
-  const schema = {
-    name: 'agg-logins',
-    topic,
-    entityKey: 'user',
-    eventTime: 'at',
-    id: 'login',
-    fields: [
-      { name: 'login', type: 'string' },
-      { name: 'user', type: 'string' },
-      { name: 'at', type: 'timestamp' },
-      { name: 'latency', type: 'number' },
-    ],
-    features: [{ name: 'latency', type: 'number', field: 'latency' }],
-  }
+  // the shipped template, on this test's own topic
+  const schema = { ...loginsTemplate, topic }
   const aggregation = {
     name: 'logins-per-user',
-    kind: 'agg-logins',
+    kind: 'logins',
     key: 'user',
     sizeMs: 60_000,
-    aggregates: ['count', 'sum:latency'],
+    aggregates: ['count', 'sum:network.latency_ms'],
   }
   const aggregator = startAggregator({
     LOOKOUT_SCHEMAS: JSON.stringify([schema]),
@@ -243,10 +232,13 @@ test("an aggregation over a declared schema reads the schema's topic, on the sch
   // 2,000 logins of 10 users over 1,000 s of event time (epoch seconds, as the schema allows)
   const t0 = Date.UTC(2026, 0, 1) / 1000
   const logins = Array.from({ length: 2_000 }, (_, i) => ({
-    login: `l-${i}`,
+    login_id: `l-${i}`,
     user: `u${i % 10}`,
     at: t0 + i / 2,
-    latency: (i * 7) % 31,
+    country: 'NL',
+    device: 'd',
+    network: { latency_ms: (i * 7) % 31 },
+    fraud: false,
   }))
   const producer = createProducer(context, { name: 'test-logins' })
   try {
@@ -267,7 +259,7 @@ test("an aggregation over a declared schema reads the schema's topic, on the sch
     const key = `${login.user}|${new Date(start).toISOString()}`
     const entry = expected.get(key) ?? { count: 0, sum: 0 }
     entry.count++
-    entry.sum += login.latency
+    entry.sum += login.network.latency_ms
     expected.set(key, entry)
   }
   // the stream stops: every window closes within the idle timeout

@@ -5,6 +5,7 @@
 // one over phased transactions, and one over a declared schema's own topic.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import loginsTemplate from '../../schemas/logins.json' with { type: 'json' }
 import { loadConfig } from '../../src/config/load.ts'
 import type { Payment, PhasedTransaction } from '../../src/core/events.ts'
 import { registerSchema } from '../../src/core/kinds.ts'
@@ -95,8 +96,13 @@ async function finalWindows(
   return finals
 }
 
-/** The same windows by brute force: count and sum of `amount` per window of each record of `kind`. */
-function bruteForce(definitions: AggregationDefinition[], kind: string, records: { record: object; timeMs: number }[]) {
+/** The same windows by brute force: count and sum of `field` per window of each record of `kind`. */
+function bruteForce(
+  definitions: AggregationDefinition[],
+  kind: string,
+  records: { record: object; timeMs: number }[],
+  field = 'amount',
+) {
   const expected = new Map<string, { count: number; sum: number }>()
   for (const { record, timeMs } of records)
     for (const aggregation of definitions) {
@@ -106,7 +112,7 @@ function bruteForce(definitions: AggregationDefinition[], kind: string, records:
         const key = `${aggregation.name}|${fieldValue(record, aggregation.key)}|${new Date(start).toISOString()}`
         const entry = expected.get(key) ?? { count: 0, sum: 0 }
         entry.count++
-        entry.sum += (fieldValue(record, 'amount') as number | null) ?? 0
+        entry.sum += (fieldValue(record, field) as number | null) ?? 0
         expected.set(key, entry)
       }
     }
@@ -181,69 +187,60 @@ test('an aggregation over phased transactions (another built-in kind) gives the 
   )
 })
 
-test("an aggregation over a declared schema reads its topic, with the schema's event time", async () => {
-  const schema = compileSchema(
-    validateSchemaDeclaration(
-      {
-        name: 'agg-logins',
-        topic: 'logins',
-        entityKey: 'user',
-        eventTime: 'at',
-        id: 'login',
-        fields: [
-          { name: 'login', type: 'string' },
-          { name: 'user', type: 'string' },
-          { name: 'at', type: 'timestamp' },
-          { name: 'amount', type: 'number' },
-        ],
-        features: [{ name: 'amount', type: 'number', field: 'amount' }],
-      },
-      'schemas[0]',
-    ),
-  )
+test("an aggregation over a declared schema (the logins template) reads its topic, with the schema's event time", async () => {
+  const schema = compileSchema(validateSchemaDeclaration(loginsTemplate, 'schemas/logins.json'))
   registerSchema(schema)
-  const definitions: AggregationDefinition[] = [
-    {
-      name: 'logins-per-user',
-      kind: 'agg-logins',
-      key: 'user',
-      window: { sizeMs: 60_000, slideMs: 60_000 },
-      aggregates: [
-        { op: 'count', as: 'count' },
-        { op: 'sum', field: 'amount', as: 'sum' },
-      ],
-      emit: 'final',
-      graceMs: 0,
-    },
-  ]
+  const definitions = configuredAggregations(
+    loadConfig({
+      env: {
+        LOOKOUT_SCHEMAS: JSON.stringify([loginsTemplate]),
+        LOOKOUT_AGGREGATE_AGGREGATIONS: JSON.stringify([
+          {
+            name: 'logins-per-user',
+            kind: 'logins',
+            key: 'user',
+            sizeMs: 60_000,
+            aggregates: ['count', 'sum:network.latency_ms'],
+            filter: 'fraud = false',
+          },
+        ]),
+      },
+    }),
+  )
   const t0 = Date.UTC(2026, 0, 1)
   const logins = Array.from({ length: 600 }, (_, i) => ({
-    login: `l-${i}`,
+    login_id: `l-${i}`,
     user: `u${i % 7}`,
     // epoch seconds: the schema's time parsing, not Date.parse of text
     at: (t0 + i * 1_000) / 1000,
-    amount: i % 13,
+    country: 'NL',
+    device: 'd',
+    network: { latency_ms: i % 13 },
+    fraud: i % 11 === 0,
   }))
   const sources: (typeof logins)[] = Array.from({ length: partitions }, () => [])
   for (const login of logins) sources[hash(login.user) % partitions]!.push(login)
   // this topic's partitions come after raw-transactions' as watermark sources
   const topic: RouteTopic = { schema, firstSource: partitions }
   const route = await runProcessor(routeProcessor('', definitions, partitions, topic), sources[1]!)
-  const routed = outputValues<{ a: string; k: string; t: number; p: number; id: string }>(route).filter((v) => v.a)
-  assert.equal(routed.length, sources[1]!.length)
+  const routed = outputValues<{ a: string; t: number; p: number; id: string; v: unknown[] }>(route).filter((v) => v.a)
+  const taken = sources[1]!.filter((login) => !login.fraud)
+  assert.equal(routed.length, taken.length)
   assert.deepEqual(routed[0], {
     ...routed[0],
     a: 'logins-per-user',
-    t: sources[1]![0]!.at * 1000,
-    id: sources[1]![0]!.login,
+    t: taken[0]!.at * 1000,
+    id: taken[0]!.login_id,
+    v: [null, taken[0]!.network.latency_ms],
   })
   assert.ok(routed.every((v) => v.p === partitions))
 
   const finals = await finalWindows(definitions, sources, topic)
   const expected = bruteForce(
     definitions,
-    'agg-logins',
+    'logins',
     logins.map((login) => ({ record: login, timeMs: login.at * 1000 })),
+    'network.latency_ms',
   )
   assert.equal(expected.size, 70)
   assert.deepEqual(
