@@ -404,10 +404,14 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
   await sleep(5_000)
 
   // the source: phased events at `rate`, every one acknowledged by the broker
-  const generator = new PhasedGenerator({ seed: options.seed, users: options.users })
+  // event time starts at the wall clock (and runs ahead of it: an event every 10 ms of event
+  // time on average). Starting in the past, as the generator does by default, a stall of the
+  // source longer than aggregate.idleTimeoutMs (a cluster node down) lets the watermark jump to
+  // the wall clock, which makes every later event late.
+  const sourceStart = Date.now()
+  const generator = new PhasedGenerator({ seed: options.seed, users: options.users, startTimeMs: sourceStart })
   const raw = topicName(prefix, 'rawTransactions')
   const producer = new PatientProducer(brokers.bootstrap, 'source')
-  const sourceStart = Date.now()
   const durationMs = (options.events / options.rate) * 1000
   let produced = 0
   const source = (async () => {
