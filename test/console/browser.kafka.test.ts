@@ -200,10 +200,20 @@ test('topics are listed; a topic is browsed, filtered and searched by key; a hos
   await page.waitForFunction(() =>
     /re-produced to/.test(document.querySelector('[data-testid="message-status"]')?.textContent ?? ''),
   )
-  await page.click('text=Find by key')
-  await page.waitForFunction(() =>
-    /2 found/.test(document.querySelector('[data-testid="searched"]')?.textContent ?? ''),
-  )
+  // the original and its copy: searched again until the copy is readable (a search is a
+  // snapshot of the partition; under load it can run before the copy's commit is visible)
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    await page.click('text=Find by key')
+    const found = await page
+      .waitForFunction(() => /2 found/.test(document.querySelector('[data-testid="searched"]')?.textContent ?? ''), {
+        timeout: 5_000,
+      })
+      .then(() => true)
+      .catch(() => false)
+    if (found) break
+    assert.ok(Date.now() < deadline, (await page.textContent('[data-testid="searched"]')) ?? '')
+  }
 })
 
 test('consumer groups show lag per partition in records and seconds', async () => {
