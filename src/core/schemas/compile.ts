@@ -178,9 +178,10 @@ export function robustZ(values: readonly number[], x: number): number {
 
 /**
  * A window's events as the entity's state keeps them: their times in order, each as its gap in
- * ms from the one before (the first as itself) when every time is a whole number of ms, else
- * as they are (`a`); and their values for a sum (a count's are all 1). Gaps take a third of the
- * bytes of epoch times, and the state is parsed and written for every event of its entity.
+ * ms from the one before (the first as its distance from the entity's latest event time) when
+ * every time is a whole number of ms, else as they are (`a`); and their values for a sum (a
+ * count's are all 1). Gaps take a third of the bytes of epoch times, and the state is parsed
+ * and written for every event of its entity.
  * States written before kept `[time, value]` pairs; they are read as well.
  */
 export type StoredWindow =
@@ -196,7 +197,10 @@ interface WindowEvents {
   values: number[] | undefined
 }
 
-function readWindow(stored: StoredWindow | readonly (readonly [number, number])[] | undefined): WindowEvents {
+function readWindow(
+  stored: StoredWindow | readonly (readonly [number, number])[] | undefined,
+  latest: number,
+): WindowEvents {
   if (stored === undefined) return { times: [], values: [] }
   if (Array.isArray(stored))
     return {
@@ -207,7 +211,7 @@ function readWindow(stored: StoredWindow | readonly (readonly [number, number])[
   const values = window.v === undefined ? undefined : [...window.v]
   if ('a' in window) return { times: [...window.a], values }
   const times = new Array<number>(window.t.length)
-  let time = 0
+  let time = latest
   for (let i = 0; i < times.length; i++) {
     time += window.t[i]!
     times[i] = time
@@ -215,13 +219,13 @@ function readWindow(stored: StoredWindow | readonly (readonly [number, number])[
   return { times, values }
 }
 
-function storeWindow(times: readonly number[], values: readonly number[] | undefined): StoredWindow {
-  let whole = true
+function storeWindow(times: readonly number[], values: readonly number[] | undefined, latest: number): StoredWindow {
+  let whole = Number.isSafeInteger(latest)
   for (const time of times) if (!Number.isSafeInteger(time)) whole = false
   const v = values === undefined ? {} : { v: values }
   if (!whole) return { a: times, ...v }
   const gaps = new Array<number>(times.length)
-  for (let i = 0; i < times.length; i++) gaps[i] = i === 0 ? times[0]! : times[i]! - times[i - 1]!
+  for (let i = 0; i < times.length; i++) gaps[i] = times[i]! - (i === 0 ? latest : times[i - 1]!)
   return { t: gaps, ...v }
 }
 
@@ -287,11 +291,17 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
     if (feature.type === 'first_seen' || feature.type === 'frequency') categoryFields.add(feature.field!)
   }
   const single = declaration.name
-  const windowList = [...windowKeys].map(([key, windowMs]) => ({
-    key,
-    windowMs,
-    field: key.slice(0, key.lastIndexOf('@')),
-  }))
+  // The windows of one field (a count's field is '') share the longest one's events: a shorter
+  // window's are its newest. Only the longest is kept in the state.
+  const longest = new Map<string, { key: string; windowMs: number; field: string }>()
+  for (const [key, windowMs] of windowKeys) {
+    const field = key.slice(0, key.lastIndexOf('@'))
+    if ((longest.get(field)?.windowMs ?? -1) < windowMs) longest.set(field, { key, windowMs, field })
+  }
+  const windowList = [...longest.values()]
+  const keptWindowOf = new Map(
+    [...windowKeys.keys()].map((key) => [key, longest.get(key.slice(0, key.lastIndexOf('@')))!.key]),
+  )
 
   const decode = (record: unknown, recordTimestamp?: number): DeclaredEvent => {
     if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new Error('not a JSON object')
@@ -331,7 +341,7 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
     const windowOf = (key: string): WindowEvents => {
       let events = decoded.get(key)
       if (events === undefined) {
-        events = readWindow(before?.windows[key])
+        events = readWindow(before?.windows[key], before?.latest ?? 0)
         decoded.set(key, events)
       }
       return events
@@ -369,7 +379,7 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
             break
           }
           const windowMs = windowMsOf.get(feature)!
-          const { times, values } = windowOf(windowKey(feature))
+          const { times, values } = windowOf(keptWindowOf.get(windowKey(feature))!)
           // times are in order: the window (t − W, t] is the run between two searches
           const from = after(times, t - windowMs)
           const to = after(times, t)
@@ -457,7 +467,7 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
         keptTimes.splice(0, keptTimes.length - maxWindowEvents)
         keptValues?.splice(0, keptValues.length - maxWindowEvents)
       }
-      windows[key] = storeWindow(keptTimes, keptValues)
+      windows[key] = storeWindow(keptTimes, keptValues, latest)
     }
     const counts: Record<string, Record<string, number>> = {}
     for (const field of categoryFields) {
