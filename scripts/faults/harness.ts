@@ -697,7 +697,9 @@ export async function reconcile(
     anomalyIds.set(event.id, (anomalyIds.get(event.id) ?? 0) + 1)
     anomalies.push({ partition: record.partition, event })
   }
-  const anomaliesDuplicates = [...anomalyIds.values()].reduce((sum, n) => sum + n - 1, 0)
+  // an event the source wrote twice is scored, and may be an anomaly, once per record written
+  let anomaliesDuplicates = 0
+  for (const [id, n] of anomalyIds) anomaliesDuplicates += Math.max(0, n - (rawIds.get(id) ?? 1))
   const threshold = 0.999
   let anomaliesMismatch = 0
   for (const record of await read('anomalyScores')) {
