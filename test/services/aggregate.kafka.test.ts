@@ -20,24 +20,30 @@ import { deleteTopicsWithPrefix, readTopic, testBrokers, testContext } from '../
 import { ensurePipelineTopics } from '../helpers/pipeline.ts'
 
 const context = testContext()
+// the declared-schema test's own topics, groups and state (the other test's aggregator state would be restored)
+const declaredContext = testContext()
 const children: ChildProcess[] = []
 after(async () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
   await deleteTopicsWithPrefix(context.topicPrefix)
+  await deleteTopicsWithPrefix(declaredContext.topicPrefix)
 })
 
 const latenessMs = 10_000
 const idleTimeoutMs = 5_000
 const common = ['--brokers', testBrokers().join(','), '--topics-prefix', context.topicPrefix]
 
-function startAggregator(env: Record<string, string> = {}): ChildProcess {
+function startAggregator(env: Record<string, string> = {}, prefix = context.topicPrefix): ChildProcess {
   const child = spawn(
     process.execPath,
     [
       resolve(root, 'src/cli/main.ts'),
       'run',
       'aggregate',
-      ...common,
+      '--brokers',
+      testBrokers().join(','),
+      '--topics-prefix',
+      prefix,
       '--aggregate-port',
       '0',
       '--processor-max-batch',
@@ -211,8 +217,8 @@ test('payments with a 7-day backfill through aggregate, SIGKILLed mid-stream: fi
 test("an aggregation over a declared schema reads the schema's topic, on the schema's event time", {
   timeout: 240_000,
 }, async () => {
-  await ensurePipelineTopics(context)
-  const topic = `${context.topicPrefix}logins`
+  await ensurePipelineTopics(declaredContext)
+  const topic = `${declaredContext.topicPrefix}logins`
   // the shipped template, on this test's own topic
   const schema = { ...loginsTemplate, topic }
   const aggregation = {
@@ -222,10 +228,13 @@ test("an aggregation over a declared schema reads the schema's topic, on the sch
     sizeMs: 60_000,
     aggregates: ['count', 'sum:network.latency_ms'],
   }
-  const aggregator = startAggregator({
-    LOOKOUT_SCHEMAS: JSON.stringify([schema]),
-    LOOKOUT_AGGREGATE_AGGREGATIONS: JSON.stringify([aggregation]),
-  })
+  const aggregator = startAggregator(
+    {
+      LOOKOUT_SCHEMAS: JSON.stringify([schema]),
+      LOOKOUT_AGGREGATE_AGGREGATIONS: JSON.stringify([aggregation]),
+    },
+    declaredContext.topicPrefix,
+  )
   // the service creates the schema's topic
   await waitForLog(aggregator, /running/)
 
@@ -240,7 +249,7 @@ test("an aggregation over a declared schema reads the schema's topic, on the sch
     network: { latency_ms: (i * 7) % 31 },
     fraud: false,
   }))
-  const producer = createProducer(context, { name: 'test-logins' })
+  const producer = createProducer(declaredContext, { name: 'test-logins' })
   try {
     await producer.send({
       messages: logins.map((login) => ({
@@ -265,7 +274,7 @@ test("an aggregation over a declared schema reads the schema's topic, on the sch
   // the stream stops: every window closes within the idle timeout
   const finals = new Map<string, Final>()
   const twice: string[] = []
-  await follow(topicName(context.topicPrefix, 'windowAggregates'), 120_000, (text) => {
+  await follow(topicName(declaredContext.topicPrefix, 'windowAggregates'), 120_000, (text) => {
     const value = JSON.parse(text) as Final
     if (value.aggregation !== aggregation.name || !value.final) return false
     const key = `${value.key}|${value.windowStart}`
