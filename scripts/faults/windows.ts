@@ -58,8 +58,8 @@ export function checkWindows(
   const name = faultAggregation.name
   // late reports by window and event id, as many as reported
   const lateLeft = new Map<string, number>()
-  const lateSeen: { key: string; windowStart: number; eventTime: number; watermark: number }[] = []
   let late = 0
+  let lateInvalid = 0
   for (const record of lateRecords) {
     const report = JSON.parse(record.value.toString()) as {
       aggregation: string
@@ -74,15 +74,9 @@ export function checkWindows(
     late++
     const id = `${report.key}|${Date.parse(report.windowStart)}|${report.id}`
     lateLeft.set(id, (lateLeft.get(id) ?? 0) + 1)
-    lateSeen.push({
-      key: id,
-      windowStart: Date.parse(report.windowStart),
-      eventTime: Date.parse(report.eventTime),
-      watermark: Date.parse(report.watermark),
-    })
+    // the window was still open
+    if (Date.parse(report.watermark) < Date.parse(report.windowStart) + faultAggregation.sizeMs) lateInvalid++
   }
-  let lateInvalid = 0
-  for (const report of lateSeen) if (report.watermark < report.windowStart + faultAggregation.sizeMs) lateInvalid++ // the window was still open
 
   const expected = new Map<string, { count: number; sum: number; max: number }>()
   const ordered = [...rawRecords].sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : 1))

@@ -193,8 +193,8 @@ export type StoredWindow =
 
 /** A window's events, decoded: times ascending, and the values of a sum. */
 interface WindowEvents {
-  times: number[]
-  values: number[] | undefined
+  readonly times: readonly number[]
+  readonly values: readonly number[] | undefined
 }
 
 function readWindow(
@@ -208,8 +208,9 @@ function readWindow(
       values: stored.map((entry) => entry[1]),
     }
   const window = stored as StoredWindow
-  const values = window.v === undefined ? undefined : [...window.v]
-  if ('a' in window) return { times: [...window.a], values }
+  // read only: the next state slices what it keeps
+  const values = window.v
+  if ('a' in window) return { times: window.a, values }
   const times = new Array<number>(window.t.length)
   let time = latest
   for (let i = 0; i < times.length; i++) {
