@@ -2,8 +2,9 @@
 // alert, each service its own process, and its references in the same run.
 //   node bench/pipeline.ts [backlogEvents] [latencySeconds]
 //   (BENCH_KAFKA_PORT: the broker's port, default 19692; BENCH_LATENCY_RATES: default 2000,10000;
-//   BENCH_ONLY=throughput|latency: that part alone; BENCH_CPU_PROF=<dir>: CPU profiles of the services;
-//   BENCH_SERVICES_ROOT=<checkout>: run that checkout's services, e.g. an earlier version)
+//   BENCH_ONLY=throughput|ceiling|latency: that part alone (ceiling: with the shape BENCH_SHAPE); BENCH_CPU_PROF=<dir>: CPU profiles of the services;
+//   BENCH_SERVICES_ROOT=<checkout>: run that checkout's services, e.g. an earlier version;
+//   BENCH_PIPELINE_RUNS: throughput runs of Lookout, the ceiling and the peer, taking turns, default 3)
 // 1. Throughput: a backlog of phased events is processed; the rate at which scores appear
 //    is the highest rate the pipeline sustains. Then the bytes per record of every topic.
 // 2. The ceiling: the same topology with identity processors (bench/lib/identity-service.ts:
@@ -15,6 +16,7 @@
 // 5. The Kafka baseline (Kafka's own producer and consumer tools, 300-byte records).
 // Writes bench/results/pipeline.json.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Admin, Consumer, FetchIsolationLevels } from '@platformatic/kafka'
 import type { KafkaInstallation } from '../src/broker/install.ts'
@@ -36,6 +38,13 @@ const backlog = Number(process.argv[2] ?? 200_000)
 const latencySeconds = Number(process.argv[3] ?? 30)
 const latencyRates = (process.env.BENCH_LATENCY_RATES ?? '2000,10000').split(',').map(Number)
 const warmUpSeconds = 10
+const pipelineRuns = Number(process.env.BENCH_PIPELINE_RUNS ?? 3)
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
 let measureFrom = Number.POSITIVE_INFINITY
 
 function percentile(sorted: number[], p: number): number {
@@ -59,7 +68,7 @@ function identityServices(shape: StageShape): Topology {
     (['enrich', 'score', 'alert'] as const).map((stage) =>
       spawn(
         process.execPath,
-        [resolve(root, 'bench/lib/identity-service.ts'), stage, bootstrap, prefix, JSON.stringify(shape)],
+        [...profile, resolve(root, 'bench/lib/identity-service.ts'), stage, bootstrap, prefix, JSON.stringify(shape)],
         { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
       ),
     )
@@ -132,8 +141,23 @@ async function produceBacklog(context: KafkaContext, count: number): Promise<voi
   await producer.close()
 }
 
+/** The machine's busy and stolen CPU time so far, in seconds (/proc/stat; Linux). */
+function machineCpu(): { busy: number; steal: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields
+  const hz = 100
+  return { busy: (user + nice + system + irq + softirq) / hz, steal: steal / hz }
+}
+
 interface Throughput {
   rate: number
+  /**
+   * CPU time of the whole machine (the services, the broker, the counting consumer) per event
+   * while the rate was measured, µs: steadier than the rate on a shared machine.
+   */
+  cpuMicrosPerEvent: number
+  /** CPU time stolen by the hypervisor meanwhile, s (a rate measured while it grew is suspect). */
+  stealSeconds: number
   seconds: number
   prefix: string
   context: KafkaContext
@@ -160,14 +184,18 @@ async function throughput(bootstrap: string, name: string, topology: Topology): 
   let firstAt = 0
   let firstCount = 0
   let lastAt = 0
+  let cpuFrom = machineCpu()
+  let cpuTo = cpuFrom
   for await (const _message of stream) {
     count++
     if (count === 1_000) {
       firstAt = performance.now()
+      cpuFrom = machineCpu()
       firstCount = count
     }
     if (count >= backlog) {
       lastAt = performance.now()
+      cpuTo = machineCpu()
       break
     }
   }
@@ -175,7 +203,14 @@ async function throughput(bootstrap: string, name: string, topology: Topology): 
   await consumer.close(true)
   await stopServices(services)
   const seconds = (lastAt - firstAt) / 1000
-  return { rate: (count - firstCount) / seconds, seconds, prefix, context }
+  return {
+    rate: (count - firstCount) / seconds,
+    cpuMicrosPerEvent: ((cpuTo.busy - cpuFrom.busy) * 1e6) / (count - firstCount),
+    stealSeconds: cpuTo.steal - cpuFrom.steal,
+    seconds,
+    prefix,
+    context,
+  }
 }
 
 const measuredTopics = ['rawTransactions', 'enrichedFeatures', 'anomalyScores', 'anomalies', 'alerts'] as const
@@ -317,7 +352,16 @@ const broker = await startBenchBroker()
 try {
   if (process.env.BENCH_ONLY === 'throughput') {
     const only = await throughput(broker.bootstrap, 'throughput', startServices)
-    process.stdout.write(`sustained ${Math.round(only.rate)} events/s\n`)
+    process.stdout.write(
+      `sustained ${Math.round(only.rate)} events/s; ${only.cpuMicrosPerEvent.toFixed(1)} CPU-µs per event; steal ${only.stealSeconds.toFixed(1)} s\n`,
+    )
+  } else if (process.env.BENCH_ONLY === 'ceiling') {
+    // the identity topology alone, with the record sizes and anomaly rates of BENCH_SHAPE (JSON)
+    const shape = JSON.parse(process.env.BENCH_SHAPE ?? '') as StageShape
+    const only = await throughput(broker.bootstrap, 'identity', identityServices(shape))
+    process.stdout.write(
+      `ceiling ${Math.round(only.rate)} events/s; ${only.cpuMicrosPerEvent.toFixed(1)} CPU-µs per event; steal ${only.stealSeconds.toFixed(1)} s\n`,
+    )
   } else if (process.env.BENCH_ONLY === 'latency') {
     for (const rate of latencyRates) {
       const only = await latency(broker.bootstrap, rate)
@@ -352,10 +396,26 @@ async function runAll(bootstrap: string, installation: KafkaInstallation): Promi
     alertEvery: Math.max(1, Math.round(sizes.anomalies.records / Math.max(1, sizes.alerts.records))),
   }
   process.stderr.write(`lookout: ${Math.round(sustained.rate)} events/s; shape ${JSON.stringify(shape)}\n`)
-  const ceiling = await throughput(bootstrap, 'identity', identityServices(shape))
-  process.stderr.write(`identity: ${Math.round(ceiling.rate)} events/s\n`)
-  const peer = await pythonPeer(bootstrap)
-  process.stderr.write(`python peer: ${Math.round(peer.rate)} events/s\n`)
+  // the machine is shared and its speed drifts: Lookout and the ceiling take turns, and the
+  // figures are the medians of BENCH_PIPELINE_RUNS runs of each (default 3)
+  const lookoutRuns: Throughput[] = [sustained]
+  const ceilingRuns: Throughput[] = []
+  const peerRuns: (Record<string, unknown> & { rate: number })[] = []
+  for (let run = 0; run < pipelineRuns; run++) {
+    if (run > 0) lookoutRuns.push(await throughput(bootstrap, 'lookout', startServices))
+    ceilingRuns.push(await throughput(bootstrap, 'identity', identityServices(shape)))
+    peerRuns.push(await pythonPeer(bootstrap))
+    process.stderr.write(
+      `run ${run + 1}: lookout ${Math.round(lookoutRuns[run]!.rate)} events/s, identity ${Math.round(ceilingRuns[run]!.rate)} events/s, python peer ${Math.round(peerRuns[run]!.rate)} events/s\n`,
+    )
+  }
+  const rates = (runs: { rate: number }[]) => runs.map((r) => Math.round(r.rate))
+  const lookoutRate = median(rates(lookoutRuns))
+  const ceilingRate = median(rates(ceilingRuns))
+  const peerRate = median(rates(peerRuns))
+  const lookoutCpu = median(lookoutRuns.map((r) => r.cpuMicrosPerEvent))
+  const ceilingCpu = median(ceilingRuns.map((r) => r.cpuMicrosPerEvent))
+  const peer = peerRuns[0]!
   const latencies = []
   for (const rate of latencyRates) {
     const measured = await latency(bootstrap, rate)
@@ -377,14 +437,18 @@ async function runAll(bootstrap: string, installation: KafkaInstallation): Promi
   out(
     `Kafka baseline: kafka-producer-perf-test ${fmt(baseline.recordsPerSecond)} msg/s (300-byte records, idempotent, acks=all); kafka-consumer-perf-test ${fmt(consumerBaseline.recordsPerSecond)} msg/s`,
   )
+  const list = (runs: { rate: number }[]) => rates(runs).map(fmt).join(', ')
   out(
-    `sustained: ${fmt(sustained.rate)} events/s through the whole pipeline (${fmt(backlog)}-event backlog, ${sustained.seconds.toFixed(1)} s)`,
+    `sustained: ${fmt(lookoutRate)} events/s through the whole pipeline (median of ${lookoutRuns.length} runs: ${list(lookoutRuns)}; ${fmt(backlog)}-event backlog each)`,
   )
   out(
-    `ceiling (identity processors, same runtime and transactions, same record sizes): ${fmt(ceiling.rate)} events/s; Lookout/ceiling ${(sustained.rate / ceiling.rate).toFixed(2)}   target ≥ 0.7 ${sustained.rate >= 0.7 * ceiling.rate ? 'met' : 'NOT met'}`,
+    `ceiling (identity processors, same runtime and transactions, same record sizes): ${fmt(ceilingRate)} events/s (runs: ${list(ceilingRuns)}); Lookout/ceiling ${(lookoutRate / ceilingRate).toFixed(2)}   target ≥ 0.7 ${lookoutRate >= 0.7 * ceilingRate ? 'met' : 'NOT met'}`,
   )
   out(
-    `batched Python peer (confluent-kafka ${peer.confluentKafka} + scikit-learn ${peer.sklearn}, no enrichment, at-least-once): ${fmt(peer.rate)} events/s; Lookout/peer ${(sustained.rate / peer.rate).toFixed(2)}×   target ≥ 2× ${sustained.rate >= 2 * peer.rate ? 'met' : 'NOT met'}`,
+    `machine CPU per event (services, broker, counting consumer; medians): Lookout ${lookoutCpu.toFixed(1)} µs, identity ${ceilingCpu.toFixed(1)} µs; ceiling/Lookout ${(ceilingCpu / lookoutCpu).toFixed(2)}`,
+  )
+  out(
+    `batched Python peer (confluent-kafka ${peer.confluentKafka} + scikit-learn ${peer.sklearn}, no enrichment, at-least-once): ${fmt(peerRate)} events/s (runs: ${list(peerRuns)}); Lookout/peer ${(lookoutRate / peerRate).toFixed(2)}×   target ≥ 2× ${lookoutRate >= 2 * peerRate ? 'met' : 'NOT met'}`,
   )
   out(
     `bytes per record: ${measuredTopics.map((key) => `${key} ${fmt(sizes[key].bytes)} (${fmt(sizes[key].records)} records)`).join(', ')}`,
@@ -397,10 +461,14 @@ async function runAll(bootstrap: string, installation: KafkaInstallation): Promi
     backlog,
     kafkaProducer: baseline.recordsPerSecond,
     kafkaConsumer: consumerBaseline.recordsPerSecond,
-    sustained: sustained.rate,
-    ceiling: ceiling.rate,
+    sustained: lookoutRate,
+    ceiling: ceilingRate,
+    sustainedRuns: rates(lookoutRuns),
+    ceilingRuns: rates(ceilingRuns),
+    cpuMicrosPerEvent: { lookout: lookoutCpu, ceiling: ceilingCpu },
+    stealSeconds: [...lookoutRuns, ...ceilingRuns].reduce((total, r) => total + r.stealSeconds, 0),
     ceilingShape: shape,
-    pythonPeer: peer,
+    pythonPeer: { ...peer, rate: peerRate, runs: rates(peerRuns) },
     sizes,
     latencies,
   })

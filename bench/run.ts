@@ -29,6 +29,7 @@ export const benchmarks: Record<string, string[]> = {
   features: ['bench/features.bench.ts'],
   'phased-generator': ['bench/phased-generator.bench.ts'],
   'alert-store': ['bench/alert-store.ts'],
+  stages: ['bench/stages.ts'],
 }
 
 /** Files of bench/ that are parts of a benchmark above (runnable alone too) or this runner. */

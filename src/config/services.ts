@@ -179,10 +179,11 @@ export const serviceSettings = {
     default: 5_000,
   }),
   'processor.maxWaitMs': setting({
-    description: 'longest a processor waits to fill a batch (ms)',
+    description:
+      'how long a processor waits for more records after a batch’s first one (ms); 0: none, the records that come while a batch is processed form the next',
     schema: kinds.integer(0, 10_000),
     allowed: 'an integer from 0 to 10000',
-    default: 10,
+    default: 0,
   }),
   'alert.dedupWindowSeconds': setting({
     description: 'an entity with an open alert gets no new one within this many seconds of event time',

@@ -124,12 +124,18 @@ interface EventView {
   carried(event: LookoutEvent, fields: Record<string, unknown>): LookoutEvent
 }
 
+/** Event times of built-in events already read (validation, features and id each ask for it). */
+const recordTimes = new WeakMap<object, number>()
+
 /** A built-in source's event: the record itself; the event time is its event-time field. */
 const recordEvents: EventView = {
   record: (event) => event as unknown as Record<string, unknown>,
   time: (event, schema) => {
-    const t = schema.time(event as unknown as Record<string, unknown>)
+    let t = recordTimes.get(event)
+    if (t !== undefined) return t
+    t = schema.time(event as unknown as Record<string, unknown>)
     if (!Number.isFinite(t)) throw new Error(`field ${schema.declaration.eventTime} is not a time`)
+    recordTimes.set(event, t)
     return t
   },
   carried: (event, fields) => ({ kind: event.kind, ...fields }) as LookoutEvent,
@@ -174,7 +180,8 @@ function kindEntry(kind: EventKind, schema: CompiledSchema, view: EventView): Ki
       schema.decode(record(event), 0)
       time(event)
     },
-    id: (event: LookoutEvent) => schema.recordId(record(event), time(event)),
+    // the time only when the id is made of it (a schema without an id field)
+    id: (event: LookoutEvent) => schema.recordId(record(event), declaration.id === undefined ? time(event) : 0),
     truth: (event: LookoutEvent): GroundTruth => {
       const r = record(event)
       const truth: GroundTruth = {}

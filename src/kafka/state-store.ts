@@ -2,10 +2,18 @@ export interface StateStoreOptions {
   /**
    * Keep committed values as their JSON text (what the changelog holds) instead of as objects:
    * several times less memory per key for a store of many small values (an entity's state), at
-   * one JSON.parse per read of a committed value. Values read back are JSON round trips of the
-   * values written, exactly as after a restore from the changelog.
+   * one JSON.parse per read of a committed value not in the object cache (`cachedObjects`).
+   * Values read back are the values written, or their JSON round trips (after a restore from the
+   * changelog, or once out of the cache): they must be plain JSON data, which means the same
+   * either way.
    */
   serialized?: boolean
+  /**
+   * With `serialized`: how many recently written values are also kept as the objects they were
+   * written as, so that reading them back needs no JSON.parse (an entity seen again soon, the
+   * common case). Default 16,384.
+   */
+  cachedObjects?: number
 }
 
 /**
@@ -21,15 +29,22 @@ export class StateStore {
   readonly #pending = new Map<string, unknown>()
   /** JSON text of pending values already serialized for the changelog (`pendingRecords`). */
   readonly #pendingText = new Map<string, string>()
+  /** With `serialized`: committed values of recently written keys as objects, oldest first. */
+  readonly #cached = new Map<string, unknown>()
+  readonly #cachedObjects: number
 
   constructor(options: StateStoreOptions = {}) {
     this.serialized = options.serialized ?? false
+    this.#cachedObjects = this.serialized ? (options.cachedObjects ?? 16_384) : 0
   }
 
   get<T>(key: string): T | undefined {
     if (this.#pending.has(key)) return this.#pending.get(key) as T | undefined
-    const value = this.#committed.get(key)
-    return (this.serialized && value !== undefined ? JSON.parse(value as string) : value) as T | undefined
+    if (!this.serialized) return this.#committed.get(key) as T | undefined
+    const cached = this.#cached.get(key)
+    if (cached !== undefined) return cached as T
+    const text = this.#committed.get(key)
+    return text === undefined ? undefined : (JSON.parse(text as string) as T)
   }
 
   put(key: string, value: unknown): void {
@@ -70,8 +85,17 @@ export class StateStore {
     for (const [key, value] of this.#pending) {
       if (value === undefined) this.#committed.delete(key)
       else this.#committed.set(key, this.serialized ? (this.#pendingText.get(key) ?? JSON.stringify(value)) : value)
+      if (this.#cachedObjects > 0) this.#cache(key, value)
     }
     this.discardPending()
+  }
+
+  /** Keeps `value` (undefined: nothing) as the cached object of `key`, the newest. */
+  #cache(key: string, value: unknown): void {
+    this.#cached.delete(key)
+    if (value === undefined) return
+    this.#cached.set(key, value)
+    if (this.#cached.size > this.#cachedObjects) this.#cached.delete(this.#cached.keys().next().value!)
   }
 
   discardPending(): void {
@@ -81,12 +105,14 @@ export class StateStore {
 
   /** Applies one changelog record during restoration. */
   restore(key: string, value: unknown): void {
+    this.#cached.delete(key)
     if (value === undefined || value === null) this.#committed.delete(key)
     else this.#committed.set(key, this.serialized ? JSON.stringify(value) : value)
   }
 
   /** Applies one changelog record, as its value's JSON text (`undefined` = tombstone), during restoration. */
   restoreText(key: string, text: string | undefined): void {
+    this.#cached.delete(key)
     if (text === undefined) this.#committed.delete(key)
     else if (this.serialized) this.#committed.set(key, text)
     else this.restore(key, JSON.parse(text))
@@ -94,8 +120,9 @@ export class StateStore {
 
   /** A new store of the same kind with this one's committed contents (and its pending writes if asked). */
   copy(withPending: boolean): StateStore {
-    const copy = new StateStore({ serialized: this.serialized })
+    const copy = new StateStore({ serialized: this.serialized, cachedObjects: this.#cachedObjects })
     for (const [key, value] of this.#committed) copy.#committed.set(key, value)
+    for (const [key, value] of this.#cached) copy.#cached.set(key, value)
     if (withPending) for (const [key, value] of this.#pending) copy.put(key, value)
     return copy
   }

@@ -42,3 +42,39 @@ test('seconds since the previous event: cap for the first, 0 for a late one', ()
   assert.equal(secondsSince(5000, 4500), 0)
   assert.equal(secondsSince(0, 1e12), maxGapSeconds)
 })
+
+test('the digit-by-digit reading of the common shape gives what Date.parse gives, on random texts near it', () => {
+  // texts of the common shape, and near misses: each character of a valid timestamp replaced
+  let state = 7
+  const random = () => {
+    state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0
+    return state / 2 ** 32
+  }
+  const pad = (n: number, width: number) => String(n).padStart(width, '0')
+  const alphabet = '0123456789-:TZ+. z'
+  let compared = 0
+  for (let i = 0; i < 20_000; i++) {
+    const year = Math.floor(random() * 2500)
+    const text =
+      `${pad(year, 4)}-${pad(1 + Math.floor(random() * 13), 2)}-${pad(1 + Math.floor(random() * 31), 2)}` +
+      `T${pad(Math.floor(random() * 25), 2)}:${pad(Math.floor(random() * 61), 2)}:${pad(Math.floor(random() * 61), 2)}` +
+      ['', '.5', '.25', '.250', '.1234', '.'][Math.floor(random() * 6)] +
+      ['', 'Z', '+02:00', '-05:30', '+2:00', '+0200', 'z', ' '][Math.floor(random() * 8)]
+    const variants = [text]
+    const at = Math.floor(random() * text.length)
+    variants.push(text.slice(0, at) + alphabet[Math.floor(random() * alphabet.length)] + text.slice(at + 1))
+    for (const candidate of variants) {
+      const trimmed = candidate.trim()
+      const expected = Date.parse(
+        trimmed.length > 10 && !/(?:[zZ]|[+-]\d\d:?\d\d)$/.test(trimmed) ? `${trimmed}Z` : trimmed,
+      )
+      const actual = parseEventTime(candidate)
+      assert.ok(Object.is(actual, expected), `${JSON.stringify(candidate)}: ${actual}, Date.parse ${expected}`)
+      compared++
+    }
+  }
+  assert.equal(compared, 40_000)
+  assert.equal(parseEventTime('2024-02-29T23:59:59.999Z'), Date.UTC(2024, 1, 29, 23, 59, 59, 999))
+  // a day past the month's end is Date.parse's to read (V8 rolls it over)
+  assert.equal(parseEventTime('2023-02-29T00:00:00Z'), Date.parse('2023-02-29T00:00:00Z'))
+})
