@@ -124,18 +124,12 @@ interface EventView {
   carried(event: LookoutEvent, fields: Record<string, unknown>): LookoutEvent
 }
 
-/** Event times of built-in events already read (validation, features and id each ask for it). */
-const recordTimes = new WeakMap<object, number>()
-
 /** A built-in source's event: the record itself; the event time is its event-time field. */
 const recordEvents: EventView = {
   record: (event) => event as unknown as Record<string, unknown>,
   time: (event, schema) => {
-    let t = recordTimes.get(event)
-    if (t !== undefined) return t
-    t = schema.time(event as unknown as Record<string, unknown>)
+    const t = schema.time(event as unknown as Record<string, unknown>)
     if (!Number.isFinite(t)) throw new Error(`field ${schema.declaration.eventTime} is not a time`)
-    recordTimes.set(event, t)
     return t
   },
   carried: (event, fields) => ({ kind: event.kind, ...fields }) as LookoutEvent,

@@ -11,7 +11,7 @@ export interface StateStoreOptions {
   /**
    * With `serialized`: how many recently written values are also kept as the objects they were
    * written as, so that reading them back needs no JSON.parse (an entity seen again soon, the
-   * common case). Default 16,384.
+   * common case). Default 4,096 per store (a partition).
    */
   cachedObjects?: number
 }
@@ -35,7 +35,7 @@ export class StateStore {
 
   constructor(options: StateStoreOptions = {}) {
     this.serialized = options.serialized ?? false
-    this.#cachedObjects = this.serialized ? (options.cachedObjects ?? 16_384) : 0
+    this.#cachedObjects = this.serialized ? (options.cachedObjects ?? 4_096) : 0
   }
 
   get<T>(key: string): T | undefined {

@@ -60,7 +60,7 @@ export interface SchemaState {
   readonly welford: Readonly<Record<string, WelfordState>>
   readonly recent: Readonly<Record<string, readonly number[]>>
   /** The events inside each window, in event-time order (see `StoredWindow`). */
-  readonly windows: Readonly<Record<string, StoredWindow | HeldWindow | readonly (readonly [number, number])[]>>
+  readonly windows: Readonly<Record<string, StoredWindow | readonly (readonly [number, number])[]>>
   readonly counts: Readonly<Record<string, Readonly<Record<string, number>>>>
 }
 
@@ -198,18 +198,17 @@ interface WindowEvents {
 }
 
 function readWindow(
-  stored: StoredWindow | HeldWindow | readonly (readonly [number, number])[] | undefined,
+  stored: StoredWindow | readonly (readonly [number, number])[] | undefined,
   latest: number,
 ): WindowEvents {
   if (stored === undefined) return { times: [], values: [] }
-  // read only: the next state slices what it keeps
-  if (stored instanceof HeldWindow) return stored
   if (Array.isArray(stored))
     return {
       times: stored.map((entry) => entry[0]),
       values: stored.map((entry) => entry[1]),
     }
   const window = stored as StoredWindow
+  // read only: the next state slices what it keeps
   const values = window.v
   if ('a' in window) return { times: window.a, values }
   const times = new Array<number>(window.t.length)
@@ -229,25 +228,6 @@ function storeWindow(times: readonly number[], values: readonly number[] | undef
   const gaps = new Array<number>(times.length)
   for (let i = 0; i < times.length; i++) gaps[i] = times[i]! - (i === 0 ? latest : times[i - 1]!)
   return { t: gaps, ...v }
-}
-
-/**
- * A window of a state just computed, as the next event of its entity reads it (the store
- * hands a recently written state back as the object written): times as they are, and written
- * out as its `StoredWindow` only when the state is serialized (its JSON).
- */
-class HeldWindow implements WindowEvents {
-  readonly times: readonly number[]
-  readonly values: readonly number[] | undefined
-  readonly #latest: number
-  constructor(times: readonly number[], values: readonly number[] | undefined, latest: number) {
-    this.times = times
-    this.values = values
-    this.#latest = latest
-  }
-  toJSON(): StoredWindow {
-    return storeWindow(this.times, this.values, this.#latest)
-  }
 }
 
 /** The first index of `times` (ascending) whose time is after `time`. */
@@ -470,7 +450,7 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
       const keep = recentKeys.get(key)!
       recent[key] = values.length > keep ? values.slice(values.length - keep) : values
     }
-    const windows: Record<string, HeldWindow> = {}
+    const windows: Record<string, StoredWindow> = {}
     for (const { key, windowMs, field } of windowList) {
       const { times, values } = windowOf(key)
       const cutoff = latest - windowMs
@@ -488,7 +468,7 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
         keptTimes.splice(0, keptTimes.length - maxWindowEvents)
         keptValues?.splice(0, keptValues.length - maxWindowEvents)
       }
-      windows[key] = new HeldWindow(keptTimes, keptValues, latest)
+      windows[key] = storeWindow(keptTimes, keptValues, latest)
     }
     const counts: Record<string, Record<string, number>> = {}
     for (const field of categoryFields) {
