@@ -438,6 +438,11 @@ async function runAll(bootstrap: string, installation: KafkaInstallation): Promi
       alertP50: median(figures((m) => m.alert, 50)),
       alertP99: median(alertP99s),
       alertP99Runs: alertP99s,
+      // the runs' alerts together: a p99 of a few hundred alerts per run is decided by 2 or 3 of them
+      alertP99Pooled: percentile(
+        runs.flatMap((m) => m.alert).sort((a, b) => a - b),
+        99,
+      ),
     }
   })
   const fmt = (n: number) => Math.round(n).toLocaleString('en')
@@ -464,7 +469,7 @@ async function runAll(bootstrap: string, installation: KafkaInstallation): Promi
   )
   for (const l of latencies)
     out(
-      `latency at ${fmt(l.rate)} events/s, ${l.runs} runs of ${latencySeconds} s (each after ${warmUpSeconds} s of warm-up), medians: production → score p50 ${l.scoreP50} ms p99 ${l.scoreP99} ms (${l.scored}/${l.produced} scored); production → alert p50 ${l.alertP50} ms p99 ${l.alertP99} ms (runs: ${l.alertP99Runs.join(', ')} ms; ${l.alerts} alerts)${l.rate === 2000 ? `   target p99 ≤ 100 ms ${l.alertP99 <= 100 ? 'met' : 'NOT met'}` : ''}`,
+      `latency at ${fmt(l.rate)} events/s, ${l.runs} runs of ${latencySeconds} s (each after ${warmUpSeconds} s of warm-up), medians: production → score p50 ${l.scoreP50} ms p99 ${l.scoreP99} ms (${l.scored}/${l.produced} scored); production → alert p50 ${l.alertP50} ms p99 ${l.alertP99} ms (runs: ${l.alertP99Runs.join(', ')} ms; p99 of the ${l.alerts} alerts of all runs together ${l.alertP99Pooled} ms)${l.rate === 2000 ? `   target p99 ≤ 100 ms ${l.alertP99 <= 100 ? 'met' : 'NOT met'}` : ''}`,
     )
   const path = writeResults('pipeline', `node bench/pipeline.ts ${backlog} ${latencySeconds}`, {
     backlog,
