@@ -63,14 +63,28 @@ async function setup(bootstrap: string, prefix: string): Promise<KafkaContext> {
 
 type Topology = (bootstrap: string, prefix: string) => ChildProcess[]
 
+/** Every service process started; any still running when the bench ends (an error) is killed. */
+const children = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+})
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return child
+}
+
 /** The identity topology: every stage writes records of the shape's sizes and computes nothing. */
 function identityServices(shape: StageShape): Topology {
   return (bootstrap, prefix) =>
     (['enrich', 'score', 'alert'] as const).map((stage) =>
-      spawn(
-        process.execPath,
-        [...profile, resolve(root, 'bench/lib/identity-service.ts'), stage, bootstrap, prefix, JSON.stringify(shape)],
-        { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
+      track(
+        spawn(
+          process.execPath,
+          [...profile, resolve(root, 'bench/lib/identity-service.ts'), stage, bootstrap, prefix, JSON.stringify(shape)],
+          { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
+        ),
       ),
     )
 }
@@ -103,7 +117,7 @@ function startServices(bootstrap: string, prefix: string): ChildProcess[] {
       ],
       { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
     )
-    return child
+    return track(child)
   })
 }
 
