@@ -34,6 +34,7 @@ import { root, startBenchBroker } from './lib/broker.ts'
 import type { StageShape } from './lib/identity-service.ts'
 import { kafkaConsumerPerf, kafkaProducerPerf } from './lib/kafka-tools.ts'
 import { benchPython, writeResults } from './lib/results.ts'
+import { median } from './lib/stats.ts'
 
 const backlog = Number(process.argv[2] ?? 200_000)
 const latencySeconds = Number(process.argv[3] ?? 30)
@@ -41,11 +42,6 @@ const latencyRates = (process.env.BENCH_LATENCY_RATES ?? '2000,10000').split(','
 const warmUpSeconds = 10
 const pipelineRuns = Number(process.env.BENCH_PIPELINE_RUNS ?? 3)
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
-}
 let measureFrom = Number.POSITIVE_INFINITY
 
 function percentile(sorted: number[], p: number): number {
@@ -168,7 +164,7 @@ interface Throughput {
   rate: number
   /**
    * CPU time of the whole machine (the services, the broker, the counting consumer) per event
-   * while the rate was measured, µs: steadier than the rate on a shared machine.
+   * while the rate was measured, µs (on a saturated machine it moves with the rate's inverse).
    */
   cpuMicrosPerEvent: number
   /** CPU time stolen by the hypervisor meanwhile, s (a rate measured while it grew is suspect). */

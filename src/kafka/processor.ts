@@ -239,6 +239,18 @@ export function copartitionedAssigner(
   return assignments
 }
 
+/** Resolves after `ms`, or earlier when the function handed to `onWake` is called. */
+function wakeableDelay(ms: number, onWake: (wake: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      resolve()
+    }
+    onWake(done)
+  })
+}
+
 function headerMap(headers: Map<Buffer, Buffer> | undefined): Map<string, string> {
   const map = new Map<string, string>()
   if (headers) for (const [key, value] of headers) map.set(key.toString(), value.toString())
@@ -618,13 +630,8 @@ export class ProcessorRuntime<T> {
   /** Resolves after `ms`, or once `records` are buffered, or on a wake-up (the stream ended). */
   async #waitForRecords(ms: number, records = 1): Promise<void> {
     this.#wakeAt = records
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms)
-      function done() {
-        clearTimeout(timer)
-        resolve()
-      }
-      this.#wake = done
+    await wakeableDelay(ms, (wake) => {
+      this.#wake = wake
     })
     this.#wake = undefined
   }
@@ -733,14 +740,8 @@ export class ProcessorRuntime<T> {
   /** Waits the backoff of the current failure streak; `stop()` cuts it short. */
   async #pause(): Promise<void> {
     if (!this.#running) return
-    const delay = this.#streak.delayMs()
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, delay)
-      function done() {
-        clearTimeout(timer)
-        resolve()
-      }
-      this.#wakePause = done
+    await wakeableDelay(this.#streak.delayMs(), (wake) => {
+      this.#wakePause = wake
     })
     this.#wakePause = undefined
   }
