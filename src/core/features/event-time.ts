@@ -44,7 +44,7 @@ const daysInMonth = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
  * with values in range; undefined for any other text (Date.parse reads it then). Gives what
  * Date.parse gives for the same text (a zone-less one read as UTC).
  */
-function parseCommonTimestamp(text: string): number | undefined {
+export function parseCommonTimestamp(text: string): number | undefined {
   const length = text.length
   if (length < 19 || length > 29) return undefined
   const y1 = twoDigits(text, 0)

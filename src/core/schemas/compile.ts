@@ -27,7 +27,7 @@
 // - count without a window: the entity's events so far, this one included.
 // - cycle: sin and cos of 2π·x/period (an hour of the day 0–23 with period 24).
 // - lookup: the table's number for the value (compared as text), `default` (0) for any other.
-import { parseEventTime } from '../features/event-time.ts'
+import { parseCommonTimestamp, parseEventTime } from '../features/event-time.ts'
 import { allocateFeatures } from '../features/feature-vector.ts'
 import { robustZScore } from '../features/recent-values.ts'
 import { ratioToAverage, signedLog1p } from '../features/scaling.ts'
@@ -124,22 +124,55 @@ export function valueAt(record: unknown, path: string): unknown {
   return value
 }
 
+/** Reads one declared path of a record: `valueAt(record, path)`, worked out once per path. */
+export type Accessor = (record: unknown) => unknown
+
+/**
+ * The accessor of `path`. A plain name that no object inherits (most fields) is a direct
+ * property read, since a parsed JSON object has no other prototype; any other path goes
+ * through `valueAt`. Validation and features read about fifty fields per event this way.
+ */
+export function accessor(path: string): Accessor {
+  if (path.includes('.') || path in Object.prototype || path === '__proto__')
+    return (record) => valueAt(record, path)
+  return (record) =>
+    record === null || typeof record !== 'object' || Array.isArray(record)
+      ? valueAt(record, path)
+      : (record as Record<string, unknown>)[path]
+}
+
 /** Epoch ms of a time value: ISO-8601 text, or epoch seconds (below 1e11) or milliseconds. */
 export function timeValue(value: unknown): number {
   if (typeof value === 'number')
     return Number.isFinite(value) ? (Math.abs(value) < 1e11 ? value * 1000 : value) : Number.NaN
-  if (typeof value !== 'string' || value.trim() === '') return Number.NaN
+  if (typeof value !== 'string') return Number.NaN
+  // the common ISO-8601 shape first: it is never a number, and most event times are in it
+  const common = parseCommonTimestamp(value)
+  if (common !== undefined) return common
+  if (value.trim() === '') return Number.NaN
   const numeric = Number(value)
   if (Number.isFinite(numeric)) return timeValue(numeric)
   return parseEventTime(value)
 }
 
-function checkField(record: unknown, path: string, type: FieldType, optional: boolean): void {
-  const value = valueAt(record, path)
+/** A declared field, as decoding checks it. */
+interface FieldCheck {
+  readonly path: string
+  readonly get: Accessor
+  readonly type: FieldType
+  readonly optional: boolean
+}
+
+/**
+ * Throws (the dead-letter reason) when `value`, the field's value in a record, does not match
+ * its declaration. Returns the field's time (epoch ms) for a timestamp field, else NaN.
+ */
+function checkField(value: unknown, { path, type, optional }: FieldCheck): number {
   if (value === undefined || value === null) {
-    if (optional) return
+    if (optional) return Number.NaN
     throw new Error(`field ${path} is missing`)
   }
+  let time = Number.NaN
   const ok =
     type === 'number'
       ? typeof value === 'number' && Number.isFinite(value)
@@ -147,7 +180,7 @@ function checkField(record: unknown, path: string, type: FieldType, optional: bo
         ? typeof value === 'string'
         : type === 'boolean'
           ? typeof value === 'boolean'
-          : Number.isFinite(timeValue(value))
+          : Number.isFinite((time = timeValue(value)))
   if (!ok) {
     const expected =
       type === 'number'
@@ -157,10 +190,11 @@ function checkField(record: unknown, path: string, type: FieldType, optional: bo
           : `a ${type}`
     throw new Error(`field ${path} must be ${expected}, got ${JSON.stringify(value)}`)
   }
+  return time
 }
 
-function numberAt(record: unknown, path: string): number {
-  const value = valueAt(record, path)
+/** A number field's value (a boolean as 1/0). */
+function asNumber(value: unknown): number {
   return typeof value === 'boolean' ? (value ? 1 : 0) : (value as number)
 }
 
@@ -223,11 +257,10 @@ function readWindow(
 function storeWindow(times: readonly number[], values: readonly number[] | undefined, latest: number): StoredWindow {
   let whole = Number.isSafeInteger(latest)
   for (const time of times) if (!Number.isSafeInteger(time)) whole = false
-  const v = values === undefined ? {} : { v: values }
-  if (!whole) return { a: times, ...v }
+  if (!whole) return values === undefined ? { a: times } : { a: times, v: values }
   const gaps = new Array<number>(times.length)
   for (let i = 0; i < times.length; i++) gaps[i] = times[i]! - (i === 0 ? latest : times[i - 1]!)
-  return { t: gaps, ...v }
+  return values === undefined ? { t: gaps } : { t: gaps, v: values }
 }
 
 /** The first index of `times` (ascending) whose time is after `time`. */
@@ -247,9 +280,26 @@ function after(times: readonly number[], time: number): number {
 const hourMs = 3_600_000
 const dayMs = 86_400_000
 
-function circle(value: number, period: number): [number, number] {
-  const angle = (2 * Math.PI * value) / period
-  return [Math.sin(angle), Math.cos(angle)]
+/** The angle of `value` on a circle of `period` (its sin and cos are a feature's two columns). */
+function angleOf(value: number, period: number): number {
+  return (2 * Math.PI * value) / period
+}
+
+/**
+ * One declared feature, with what computing it per event needs worked out once: the reader of
+ * its field, its state keys, its window.
+ */
+interface FeaturePlan {
+  readonly feature: FeatureDeclaration
+  readonly type: FeatureDeclaration['type']
+  /** Its field's accessor (undefined for a feature without a field). */
+  readonly get: Accessor | undefined
+  readonly field: string
+  /** count and sum over a window: the window's length and the index of the kept window it reads. */
+  readonly windowMs: number
+  readonly window: number
+  /** robust_zscore: its key in the state's `recent`. */
+  readonly recentKey: string
 }
 
 /** Compiles a validated declaration. */
@@ -266,19 +316,18 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
       column += featureColumns(feature).length
     }
   }
-  // keys into the state, worked out once per feature (extract runs for every event)
-  const windowKeyOf = new Map<FeatureDeclaration, string>()
-  const windowMsOf = new Map<FeatureDeclaration, number>()
-  const recentKeyOf = new Map<FeatureDeclaration, string>()
-  for (const feature of declaration.features) {
-    if (feature.window !== undefined) {
-      windowMsOf.set(feature, parseDuration(feature.window))
-      windowKeyOf.set(feature, `${feature.field ?? ''}@${parseDuration(feature.window)}`)
+  const accessors = new Map<string, Accessor>()
+  const get = (path: string): Accessor => {
+    let read = accessors.get(path)
+    if (read === undefined) {
+      read = accessor(path)
+      accessors.set(path, read)
     }
-    recentKeyOf.set(feature, `${feature.field}#${feature.recent ?? defaultRecent}`)
+    return read
   }
-  const windowKey = (feature: FeatureDeclaration) => windowKeyOf.get(feature)!
-  const recentKey = (feature: FeatureDeclaration) => recentKeyOf.get(feature)!
+  const windowKey = (feature: FeatureDeclaration) => `${feature.field ?? ''}@${parseDuration(feature.window)}`
+  const recentKey = (feature: FeatureDeclaration) => `${feature.field}#${feature.recent ?? defaultRecent}`
+  // the windows and recent values the state keeps
   const windowKeys = new Map<string, number>()
   const recentKeys = new Map<string, number>()
   const welfordFields = new Set<string>()
@@ -299,22 +348,59 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
     const field = key.slice(0, key.lastIndexOf('@'))
     if ((longest.get(field)?.windowMs ?? -1) < windowMs) longest.set(field, { key, windowMs, field })
   }
-  const windowList = [...longest.values()]
-  const keptWindowOf = new Map(
-    [...windowKeys.keys()].map((key) => [key, longest.get(key.slice(0, key.lastIndexOf('@')))!.key]),
-  )
+  const windowList = [...longest.values()].map((window) => ({
+    ...window,
+    get: window.field === '' ? undefined : get(window.field),
+  }))
+  const plans: FeaturePlan[] = declaration.features.map((feature) => {
+    const field = feature.field ?? ''
+    const windowed = (feature.type === 'count' && feature.window !== undefined) || feature.type === 'sum'
+    return {
+      feature,
+      type: feature.type,
+      get: feature.field === undefined ? undefined : get(feature.field),
+      field,
+      windowMs: windowed ? parseDuration(feature.window) : 0,
+      window: windowed ? windowList.findIndex((window) => window.field === field) : -1,
+      recentKey: feature.type === 'robust_zscore' ? recentKey(feature) : '',
+    }
+  })
+  const welfordList = [...welfordFields].map((field) => ({ field, get: get(field) }))
+  const recentList = [...recentKeys].map(([key, keep]) => {
+    const field = key.slice(0, key.lastIndexOf('#'))
+    return { key, keep, get: get(field) }
+  })
+  const categoryList = [...categoryFields].map((field) => ({ field, get: get(field) }))
 
+  const fieldChecks: FieldCheck[] = declaration.fields.map((field) => ({
+    path: field.name,
+    get: get(field.name),
+    type: field.type,
+    optional: field.optional === true,
+  }))
+  const eventTimeField = declaration.eventTime
+  const eventTimeOf = eventTimeField === undefined ? undefined : get(eventTimeField)
+  const labelOf = declaration.label === undefined ? undefined : get(declaration.label)
   const decode = (record: unknown, recordTimestamp?: number): DeclaredEvent => {
     if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new Error('not a JSON object')
-    for (const field of declaration.fields) checkField(record, field.name, field.type, field.optional === true)
-    if (declaration.label !== undefined) {
-      const label = valueAt(record, declaration.label)
+    let time = Number.NaN
+    let timeRead = false
+    for (const field of fieldChecks) {
+      const fieldTime = checkField(field.get(record), field)
+      // the event-time field's time, read once
+      if (field.path === eventTimeField && field.type === 'timestamp') {
+        time = fieldTime
+        timeRead = true
+      }
+    }
+    if (labelOf !== undefined) {
+      const label = labelOf(record)
       if (typeof label === 'number' && label !== 0 && label !== 1)
         throw new Error(`field ${declaration.label} is the label and must be 0 or 1, got ${JSON.stringify(label)}`)
     }
-    let time: number
-    if (declaration.eventTime !== undefined) time = timeValue(valueAt(record, declaration.eventTime))
-    else {
+    if (eventTimeOf !== undefined) {
+      if (!timeRead) time = timeValue(eventTimeOf(record))
+    } else {
       if (recordTimestamp === undefined || !Number.isFinite(recordTimestamp))
         throw new Error('no event time: the schema declares no eventTime field and the record has no timestamp')
       time = recordTimestamp
@@ -323,12 +409,13 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
   }
 
   const keyFields = declaration.entityKey
+  const keyReaders = keyFields === undefined ? [] : typeof keyFields === 'string' ? [get(keyFields)] : keyFields.map(get)
   const recordKey = (record: Record<string, unknown>): string =>
     keyFields === undefined
       ? single
-      : typeof keyFields === 'string'
-        ? String(valueAt(record, keyFields))
-        : keyFields.map((field) => String(valueAt(record, field))).join('/')
+      : keyReaders.length === 1 && typeof keyFields === 'string'
+        ? String(keyReaders[0]!(record))
+        : keyReaders.map((read) => String(read(record))).join('/')
 
   const extractRecord = (
     record: Record<string, unknown>,
@@ -337,56 +424,49 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
   ): { features: Float64Array; nextState: SchemaState } => {
     const before = (saved as SchemaState | undefined)?.v === version ? (saved as SchemaState) : undefined
     const n = before?.n ?? 0
-    // each window decoded once, for the features and for the next state
-    const decoded = new Map<string, WindowEvents>()
-    const windowOf = (key: string): WindowEvents => {
-      let events = decoded.get(key)
-      if (events === undefined) {
-        events = readWindow(before?.windows[key], before?.latest ?? 0)
-        decoded.set(key, events)
-      }
-      return events
-    }
+    // each kept window decoded once, for the features and for the next state
+    const windows = new Array<WindowEvents>(windowList.length)
+    for (let i = 0; i < windowList.length; i++)
+      windows[i] = readWindow(before?.windows[windowList[i]!.key], before?.latest ?? 0)
     const f = allocateFeatures(featureNames.length)
     let column = 0
-    for (const feature of declaration.features) {
-      switch (feature.type) {
+    for (const plan of plans) {
+      switch (plan.type) {
         case 'number':
-          f[column++] = numberAt(record, feature.field!)
+          f[column++] = asNumber(plan.get!(record))
           break
         case 'log1p':
-          f[column++] = signedLog1p(numberAt(record, feature.field!))
+          f[column++] = signedLog1p(asNumber(plan.get!(record)))
           break
         case 'mean': {
-          const w = before?.welford[feature.field!]
-          f[column++] = w && w.n > 0 ? w.mean : numberAt(record, feature.field!)
+          const w = before?.welford[plan.field]
+          f[column++] = w && w.n > 0 ? w.mean : asNumber(plan.get!(record))
           break
         }
         case 'zscore':
-          f[column++] = welfordZScore(before?.welford[feature.field!], numberAt(record, feature.field!))
+          f[column++] = welfordZScore(before?.welford[plan.field], asNumber(plan.get!(record)))
           break
         case 'ratio_to_mean': {
-          const w = before?.welford[feature.field!]
-          f[column++] = ratioToAverage(numberAt(record, feature.field!), w?.mean ?? 0, w?.n ?? 0)
+          const w = before?.welford[plan.field]
+          f[column++] = ratioToAverage(asNumber(plan.get!(record)), w?.mean ?? 0, w?.n ?? 0)
           break
         }
         case 'robust_zscore':
-          f[column++] = robustZ(before?.recent[recentKey(feature)] ?? [], numberAt(record, feature.field!))
+          f[column++] = robustZ(before?.recent[plan.recentKey] ?? [], asNumber(plan.get!(record)))
           break
         case 'count':
         case 'sum': {
-          if (feature.window === undefined) {
+          if (plan.window < 0) {
             f[column++] = n + 1
             break
           }
-          const windowMs = windowMsOf.get(feature)!
-          const { times, values } = windowOf(keptWindowOf.get(windowKey(feature))!)
+          const { times, values } = windows[plan.window]!
           // times are in order: the window (t − W, t] is the run between two searches
-          const from = after(times, t - windowMs)
+          const from = after(times, t - plan.windowMs)
           const to = after(times, t)
-          if (feature.type === 'count') f[column++] = 1 + to - from
+          if (plan.type === 'count') f[column++] = 1 + to - from
           else {
-            let total = numberAt(record, feature.field!)
+            let total = asNumber(plan.get!(record))
             for (let i = from; i < to; i++) total += values![i]!
             f[column++] = total
           }
@@ -398,40 +478,41 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
           break
         }
         case 'first_seen': {
-          const value = String(valueAt(record, feature.field!))
-          f[column++] = before?.counts[feature.field!]?.[value] === undefined ? 1 : 0
+          const value = String(plan.get!(record))
+          f[column++] = before?.counts[plan.field]?.[value] === undefined ? 1 : 0
           break
         }
         case 'frequency': {
-          const value = String(valueAt(record, feature.field!))
-          f[column++] = n > 0 ? (before?.counts[feature.field!]?.[value] ?? 0) / n : 0
+          const value = String(plan.get!(record))
+          f[column++] = n > 0 ? (before?.counts[plan.field]?.[value] ?? 0) / n : 0
           break
         }
         case 'hour_of_day':
         case 'day_of_week': {
-          const time = feature.field === undefined ? t : timeValue(valueAt(record, feature.field))
-          const [sin, cos] =
-            feature.type === 'hour_of_day'
-              ? circle((((time % dayMs) + dayMs) % dayMs) / hourMs, 24)
-              : circle((((time / dayMs + 3) % 7) + 7) % 7, 7)
-          f[column++] = sin
-          f[column++] = cos
+          const time = plan.get === undefined ? t : timeValue(plan.get(record))
+          const angle =
+            plan.type === 'hour_of_day'
+              ? angleOf((((time % dayMs) + dayMs) % dayMs) / hourMs, 24)
+              : angleOf((((time / dayMs + 3) % 7) + 7) % 7, 7)
+          f[column++] = Math.sin(angle)
+          f[column++] = Math.cos(angle)
           break
         }
         case 'cycle': {
-          const [sin, cos] = circle(numberAt(record, feature.field!), feature.period!)
-          f[column++] = sin
-          f[column++] = cos
+          const angle = angleOf(asNumber(plan.get!(record)), plan.feature.period!)
+          f[column++] = Math.sin(angle)
+          f[column++] = Math.cos(angle)
           break
         }
         case 'lookup': {
-          const value = String(valueAt(record, feature.field!))
-          f[column++] = Object.hasOwn(feature.table!, value) ? feature.table![value]! : (feature.default ?? 0)
+          const value = String(plan.get!(record))
+          const table = plan.feature.table!
+          f[column++] = Object.hasOwn(table, value) ? table[value]! : (plan.feature.default ?? 0)
           break
         }
         case 'one_hot': {
-          const value = String(valueAt(record, feature.field!))
-          for (const option of feature.values!) f[column++] = value === option ? 1 : 0
+          const value = String(plan.get!(record))
+          for (const option of plan.feature.values!) f[column++] = value === option ? 1 : 0
           break
         }
       }
@@ -440,40 +521,46 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
     // The entity's next state.
     const latest = before === undefined ? t : Math.max(before.latest, t)
     const welford: Record<string, WelfordState> = {}
-    for (const field of welfordFields) welford[field] = welfordUpdate(before?.welford[field], numberAt(record, field))
+    for (const { field, get } of welfordList)
+      welford[field] = welfordUpdate(before?.welford[field], asNumber(get(record)))
     const recent: Record<string, number[]> = {}
-    for (const feature of declaration.features) {
-      if (feature.type !== 'robust_zscore') continue
-      const key = recentKey(feature)
-      if (recent[key]) continue
-      const values = [...(before?.recent[key] ?? []), numberAt(record, feature.field!)]
-      const keep = recentKeys.get(key)!
-      recent[key] = values.length > keep ? values.slice(values.length - keep) : values
+    for (const { key, keep, get } of recentList) {
+      // the newest `keep` values: the kept ones (the oldest dropped) and this one
+      const old = before?.recent[key] ?? []
+      const values = old.slice(old.length >= keep ? old.length - keep + 1 : 0)
+      values.push(asNumber(get(record)))
+      recent[key] = values
     }
-    const windows: Record<string, StoredWindow> = {}
-    for (const { key, windowMs, field } of windowList) {
-      const { times, values } = windowOf(key)
+    const nextWindows: Record<string, StoredWindow> = {}
+    for (let w = 0; w < windowList.length; w++) {
+      const { key, windowMs, get } = windowList[w]!
+      const { times, values } = windows[w]!
       const cutoff = latest - windowMs
       const first = after(times, cutoff)
       const keptTimes = times.slice(first)
       // a count's values are all 1 and not kept
-      const keptValues = field === '' ? undefined : values!.slice(first)
+      const keptValues = get === undefined ? undefined : values!.slice(first)
       if (t > cutoff) {
         // insert in time order (at the end, for an event in order)
         const at = after(keptTimes, t)
-        keptTimes.splice(at, 0, t)
-        keptValues?.splice(at, 0, numberAt(record, field))
+        if (at === keptTimes.length) keptTimes.push(t)
+        else keptTimes.splice(at, 0, t)
+        if (keptValues !== undefined) {
+          const value = asNumber(get!(record))
+          if (at === keptValues.length) keptValues.push(value)
+          else keptValues.splice(at, 0, value)
+        }
       }
       if (keptTimes.length > maxWindowEvents) {
         keptTimes.splice(0, keptTimes.length - maxWindowEvents)
         keptValues?.splice(0, keptValues.length - maxWindowEvents)
       }
-      windows[key] = storeWindow(keptTimes, keptValues, latest)
+      nextWindows[key] = storeWindow(keptTimes, keptValues, latest)
     }
     const counts: Record<string, Record<string, number>> = {}
-    for (const field of categoryFields) {
+    for (const { field, get } of categoryList) {
       const next = { ...(before?.counts[field] ?? {}) }
-      const value = String(valueAt(record, field))
+      const value = String(get(record))
       next[value] = (next[value] ?? 0) + 1
       const keys = Object.keys(next)
       if (keys.length > maxCategories) {
@@ -485,13 +572,13 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
     }
     return {
       features: f,
-      nextState: { v: version, n: n + 1, latest, welford, recent, windows, counts },
+      nextState: { v: version, n: n + 1, latest, welford, recent, windows: nextWindows, counts },
     }
   }
 
   const recordLabel = (record: Record<string, unknown>): 0 | 1 | undefined => {
     if (declaration.label === undefined) return undefined
-    const value = valueAt(record, declaration.label)
+    const value = labelOf!(record)
     return value === true || value === 1 ? 1 : value === false || value === 0 ? 0 : undefined
   }
 
@@ -502,8 +589,7 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
     statisticColumns: Object.freeze(statisticColumns),
     fieldTypes,
     decode,
-    time: (record: Record<string, unknown>) =>
-      declaration.eventTime === undefined ? Number.NaN : timeValue(valueAt(record, declaration.eventTime)),
+    time: (record: Record<string, unknown>) => (eventTimeOf === undefined ? Number.NaN : timeValue(eventTimeOf(record))),
     recordKey,
     recordId: (record: Record<string, unknown>, t: number) =>
       declaration.id === undefined ? `${recordKey(record)}@${t}` : String(valueAt(record, declaration.id)),
