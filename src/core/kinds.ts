@@ -18,7 +18,7 @@ import { type RuleOptions, ruleSets } from './anomaly/rule-sets.ts'
 import type { RuleHit } from './anomaly/rules.ts'
 import { SeriesDetector, type SeriesDetectorState } from './anomaly/series.ts'
 import type { LookoutEvent, Phase } from './events.ts'
-import { type CompiledSchema, compileSchema, type DeclaredEvent, valueAt } from './schemas/compile.ts'
+import { accessor, type CompiledSchema, compileSchema, type DeclaredEvent, valueAt } from './schemas/compile.ts'
 import { validateSchemaDeclaration } from './schemas/declaration.ts'
 
 export type { RuleOptions } from './anomaly/rule-sets.ts'
@@ -124,10 +124,18 @@ interface EventView {
   carried(event: LookoutEvent, fields: Record<string, unknown>): LookoutEvent
 }
 
+/**
+ * Where validation leaves a built-in event's time (epoch ms), so that enrich does not read its
+ * text again. A symbol key: JSON.stringify and Object.keys do not see it.
+ */
+const eventTimeMemo = Symbol('eventTimeMs')
+
 /** A built-in source's event: the record itself; the event time is its event-time field. */
 const recordEvents: EventView = {
   record: (event) => event as unknown as Record<string, unknown>,
   time: (event, schema) => {
+    const memo = (event as unknown as { [eventTimeMemo]?: number })[eventTimeMemo]
+    if (memo !== undefined) return memo
     const t = schema.time(event as unknown as Record<string, unknown>)
     if (!Number.isFinite(t)) throw new Error(`field ${schema.declaration.eventTime} is not a time`)
     return t
@@ -165,14 +173,17 @@ function kindEntry(kind: EventKind, schema: CompiledSchema, view: EventView): Ki
       ...(series ? [series.field] : []),
     ]),
   ]
+  const carriedReaders = carriedFields.map(accessor)
   return Object.freeze({
     kind,
     schema,
     features,
     record,
     validate: (event: LookoutEvent) => {
-      schema.decode(record(event), 0)
-      time(event)
+      const decoded = schema.decode(record(event), 0)
+      if (view === recordEvents && Number.isFinite(decoded.time))
+        (event as unknown as { [eventTimeMemo]?: number })[eventTimeMemo] = decoded.time
+      else time(event)
     },
     // the time only when the id is made of it (a schema without an id field)
     id: (event: LookoutEvent) => schema.recordId(record(event), declaration.id === undefined ? time(event) : 0),
@@ -190,9 +201,9 @@ function kindEntry(kind: EventKind, schema: CompiledSchema, view: EventView): Ki
       const r = record(event)
       // a dotted path is kept under its own name: `valueAt` reads it back as it reads the whole record
       const fields: Record<string, unknown> = {}
-      for (const field of carriedFields) {
-        const value = valueAt(r, field)
-        if (value !== undefined) fields[field] = value
+      for (let i = 0; i < carriedFields.length; i++) {
+        const value = carriedReaders[i]!(r)
+        if (value !== undefined) fields[carriedFields[i]!] = value
       }
       return view.carried(event, fields)
     },

@@ -1,5 +1,5 @@
 import type { LookoutEvent } from '../core/events.ts'
-import { decodeEvent, enrich, entityKeyOf } from '../core/pipeline/events.ts'
+import { decodeEvent, enrich, entityKeyOf, firstNonFinite } from '../core/pipeline/events.ts'
 import { type CompiledSchema, type DeclaredEvent, registerSchemas } from '../core/schemas/index.ts'
 import { connectAdmin, ensureTopics } from '../kafka/admin.ts'
 import type { OutputRecord, Processor } from '../kafka/processor.ts'
@@ -46,7 +46,7 @@ export function enrichProcessor(topicPrefix: string): Processor<LookoutEvent> {
         const entity = entityKeyOf(event)
         const { enriched, nextState } = enrich(event, store.get(entity))
         // a feature that is not finite would travel as null and break the entity's state
-        const bad = enriched.features.findIndex((feature) => !Number.isFinite(feature))
+        const bad = firstNonFinite(enriched.features)
         if (bad >= 0)
           throw new Error(`feature ${bad} of ${enriched.id} is ${enriched.features[bad]}, not a finite number`)
         store.put(entity, nextState)
@@ -86,7 +86,7 @@ export function schemaEnrichProcessor(topicPrefix: string, schema: CompiledSchem
         const event = recordTime ? { ...record.value, time: record.timestamp } : record.value
         const entity = schema.entityKey(event)
         const { enriched, nextState } = enrich(event as unknown as LookoutEvent, store.get(entity))
-        const bad = enriched.features.findIndex((feature) => !Number.isFinite(feature))
+        const bad = firstNonFinite(enriched.features)
         if (bad >= 0)
           throw new Error(
             `feature ${schema.featureNames[bad]} of ${enriched.id} is ${enriched.features[bad]}, not a finite number`,

@@ -82,6 +82,10 @@ function producedAt(event: LookoutEvent): number | undefined {
 /** The enrichment step: features from the entity's state before the event, and the next state. */
 export function enrich(event: LookoutEvent, state: unknown): { enriched: EnrichedEvent; nextState: unknown } {
   const extracted = extractFeatures(event, state)
+  const vector = extracted.features
+  // a plain array (what JSON writes as one); Array.from takes several times longer on a typed array
+  const features: number[] = []
+  for (let i = 0; i < vector.length; i++) features.push(vector[i]!)
   return {
     enriched: {
       kind: extracted.kind,
@@ -89,11 +93,17 @@ export function enrich(event: LookoutEvent, state: unknown): { enriched: Enriche
       entity: extracted.entityKey,
       eventTime: extracted.eventTimeMs,
       producedAt: producedAt(event),
-      features: Array.from(extracted.features),
+      features,
       event: kindOf(event.kind).carried(event),
     },
     nextState: extracted.nextState,
   }
+}
+
+/** The index of the first feature that is not a finite number, or -1. */
+export function firstNonFinite(features: readonly number[]): number {
+  for (let i = 0; i < features.length; i++) if (!Number.isFinite(features[i])) return i
+  return -1
 }
 
 /** Parses an enriched event (a record of enriched-features); throws an Error whose message is the dead-letter reason. */

@@ -231,6 +231,13 @@ interface WindowEvents {
   readonly values: readonly number[] | undefined
 }
 
+/**
+ * The times a stored window was made from, kept beside its gaps on the object the enrich store
+ * holds (a symbol key: not written to the changelog), so the entity's next event does not add
+ * the gaps up again. A window parsed back from JSON has none and is decoded from its gaps.
+ */
+const windowTimes = Symbol('windowTimes')
+
 function readWindow(
   stored: StoredWindow | readonly (readonly [number, number])[] | undefined,
   latest: number,
@@ -241,9 +248,11 @@ function readWindow(
       times: stored.map((entry) => entry[0]),
       values: stored.map((entry) => entry[1]),
     }
-  const window = stored as StoredWindow
+  const window = stored as StoredWindow & { [windowTimes]?: readonly number[] }
   // read only: the next state slices what it keeps
   const values = window.v
+  const known = window[windowTimes]
+  if (known !== undefined) return { times: known, values }
   if ('a' in window) return { times: window.a, values }
   const times = new Array<number>(window.t.length)
   let time = latest
@@ -254,13 +263,22 @@ function readWindow(
   return { times, values }
 }
 
+/** The window to store for `times` (ascending; never changed afterwards) and their values. */
 function storeWindow(times: readonly number[], values: readonly number[] | undefined, latest: number): StoredWindow {
-  let whole = Number.isSafeInteger(latest)
-  for (const time of times) if (!Number.isSafeInteger(time)) whole = false
-  if (!whole) return values === undefined ? { a: times } : { a: times, v: values }
   const gaps = new Array<number>(times.length)
-  for (let i = 0; i < times.length; i++) gaps[i] = times[i]! - (i === 0 ? latest : times[i - 1]!)
-  return values === undefined ? { t: gaps } : { t: gaps, v: values }
+  let whole = Number.isSafeInteger(latest)
+  let previous = latest
+  for (let i = 0; i < times.length; i++) {
+    const time = times[i]!
+    if (!Number.isSafeInteger(time)) whole = false
+    gaps[i] = time - previous
+    previous = time
+  }
+  if (!whole) return values === undefined ? { a: times } : { a: times, v: values }
+  const window: StoredWindow & { [windowTimes]?: readonly number[] } =
+    values === undefined ? { t: gaps } : { t: gaps, v: values }
+  window[windowTimes] = times
+  return window
 }
 
 /** The first index of `times` (ascending) whose time is after `time`. */
