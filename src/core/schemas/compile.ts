@@ -59,8 +59,11 @@ export interface SchemaState {
   readonly latest: number
   readonly welford: Readonly<Record<string, WelfordState>>
   readonly recent: Readonly<Record<string, readonly number[]>>
-  /** The events inside each window, in event-time order (see `StoredWindow`). */
-  readonly windows: Readonly<Record<string, StoredWindow | readonly (readonly [number, number])[]>>
+  /**
+   * The events inside each window, in event-time order: a `WindowRun` in the state enrich
+   * makes, a `StoredWindow` in its JSON (and in a state read back from it).
+   */
+  readonly windows: Readonly<Record<string, WindowRun | StoredWindow | readonly (readonly [number, number])[]>>
   readonly counts: Readonly<Record<string, Readonly<Record<string, number>>>>
 }
 
@@ -225,68 +228,124 @@ export type StoredWindow =
       readonly v?: readonly number[]
     }
 
-/** A window's events, decoded: times ascending, and the values of a sum. */
-interface WindowEvents {
-  readonly times: readonly number[]
-  readonly values: readonly number[] | undefined
+/**
+ * A window's events in memory: the run [from, to) of `times` (ascending) and, for a sum, of
+ * `values`. Successive states of an entity share the arrays: an event in time order is pushed
+ * at their end, and each state reads only its own run, so no state ever sees a change (a state
+ * whose batch is aborted still reads its run; the next event then finds the arrays longer than
+ * its run and copies). Written to the changelog as a `StoredWindow`, built when written.
+ */
+export class WindowRun {
+  readonly times: number[]
+  readonly values: number[] | undefined
+  readonly from: number
+  readonly to: number
+  /** The entity's latest event time when the run was made: the gaps are counted from it. */
+  readonly latest: number
+
+  constructor(times: number[], values: number[] | undefined, from: number, to: number, latest: number) {
+    this.times = times
+    this.values = values
+    this.from = from
+    this.to = to
+    this.latest = latest
+  }
+
+  toJSON(): StoredWindow {
+    const { times, from, to, latest } = this
+    const values = this.values?.slice(from, to)
+    let whole = Number.isSafeInteger(latest)
+    const gaps = new Array<number>(to - from)
+    let previous = latest
+    for (let i = from; i < to; i++) {
+      const time = times[i]!
+      if (!Number.isSafeInteger(time)) whole = false
+      gaps[i - from] = time - previous
+      previous = time
+    }
+    if (!whole) {
+      const kept = times.slice(from, to)
+      return values === undefined ? { a: kept } : { a: kept, v: values }
+    }
+    return values === undefined ? { t: gaps } : { t: gaps, v: values }
+  }
+}
+
+/** A window as the state before an event holds it: a run, or its JSON (or the old pairs) when read back. */
+function readWindow(
+  stored: WindowRun | StoredWindow | readonly (readonly [number, number])[] | undefined,
+  latest: number,
+  sum: boolean,
+): WindowRun {
+  if (stored instanceof WindowRun) return stored
+  // the arrays of a parsed state belong to it: the run gets copies
+  let times: number[]
+  let values: number[] | undefined
+  if (stored === undefined) {
+    times = []
+    values = sum ? [] : undefined
+  } else if (Array.isArray(stored)) {
+    times = stored.map((entry) => entry[0])
+    values = sum ? stored.map((entry) => entry[1]) : undefined
+  } else {
+    const window = stored as StoredWindow
+    values = sum ? [...(window.v ?? [])] : undefined
+    if ('a' in window) times = [...window.a]
+    else {
+      times = new Array<number>(window.t.length)
+      let time = latest
+      for (let i = 0; i < times.length; i++) {
+        time += window.t[i]!
+        times[i] = time
+      }
+    }
+  }
+  return new WindowRun(times, values, 0, times.length, latest)
 }
 
 /**
- * The times a stored window was made from, kept beside its gaps on the object the enrich store
- * holds (a symbol key: not written to the changelog), so the entity's next event does not add
- * the gaps up again. A window parsed back from JSON has none and is decoded from its gaps.
+ * The run after an event at `t` (`value` for a sum): events at or before `cutoff` dropped, the
+ * event inserted in time order if it is after `cutoff`, at most `maxWindowEvents` kept.
  */
-const windowTimes = Symbol('windowTimes')
-
-function readWindow(
-  stored: StoredWindow | readonly (readonly [number, number])[] | undefined,
-  latest: number,
-): WindowEvents {
-  if (stored === undefined) return { times: [], values: [] }
-  if (Array.isArray(stored))
-    return {
-      times: stored.map((entry) => entry[0]),
-      values: stored.map((entry) => entry[1]),
+function nextRun(run: WindowRun, t: number, value: number, cutoff: number, latest: number): WindowRun {
+  let { times, values, to } = run
+  let from = after(times, cutoff, run.from, to)
+  if (t > cutoff) {
+    const inOrder = to === from || times[to - 1]! <= t
+    if (!(inOrder && times.length === to)) {
+      // out of order, or the arrays were pushed past this run: a copy of the run
+      times = times.slice(from, to)
+      values = values?.slice(from, to)
+      to -= from
+      from = 0
     }
-  const window = stored as StoredWindow & { [windowTimes]?: readonly number[] }
-  // read only: the next state slices what it keeps
-  const values = window.v
-  const known = window[windowTimes]
-  if (known !== undefined) return { times: known, values }
-  if ('a' in window) return { times: window.a, values }
-  const times = new Array<number>(window.t.length)
-  let time = latest
-  for (let i = 0; i < times.length; i++) {
-    time += window.t[i]!
-    times[i] = time
+    const at = after(times, t, from, to)
+    if (at === to) {
+      times.push(t)
+      values?.push(value)
+    } else {
+      times.splice(at, 0, t)
+      values?.splice(at, 0, value)
+    }
+    to++
   }
-  return { times, values }
+  if (to - from > maxWindowEvents) from = to - maxWindowEvents
+  // the dropped events are let go once they are most of the arrays
+  if (from > 64 && from * 2 > times.length) {
+    times = times.slice(from, to)
+    values = values?.slice(from, to)
+    to -= from
+    from = 0
+  }
+  return new WindowRun(times, values, from, to, latest)
 }
 
-/** The window to store for `times` (ascending; never changed afterwards) and their values. */
-function storeWindow(times: readonly number[], values: readonly number[] | undefined, latest: number): StoredWindow {
-  const gaps = new Array<number>(times.length)
-  let whole = Number.isSafeInteger(latest)
-  let previous = latest
-  for (let i = 0; i < times.length; i++) {
-    const time = times[i]!
-    if (!Number.isSafeInteger(time)) whole = false
-    gaps[i] = time - previous
-    previous = time
-  }
-  if (!whole) return values === undefined ? { a: times } : { a: times, v: values }
-  const window: StoredWindow & { [windowTimes]?: readonly number[] } =
-    values === undefined ? { t: gaps } : { t: gaps, v: values }
-  window[windowTimes] = times
-  return window
-}
-
-/** The first index of `times` (ascending) whose time is after `time`. */
-function after(times: readonly number[], time: number): number {
-  let low = 0
-  let high = times.length
+/** The first index in [from, to) of `times` (ascending there) whose time is after `time`, or `to`. */
+function after(times: readonly number[], time: number, from = 0, to = times.length): number {
+  let low = from
+  let high = to
   // most lookups are at or near the end (the newest event, or the window's start in a short window)
-  if (high === 0 || times[high - 1]! <= time) return high
+  if (high === low || times[high - 1]! <= time) return high
   while (low < high) {
     const middle = (low + high) >>> 1
     if (times[middle]! <= time) low = middle + 1
@@ -443,9 +502,11 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
     const before = (saved as SchemaState | undefined)?.v === version ? (saved as SchemaState) : undefined
     const n = before?.n ?? 0
     // each kept window decoded once, for the features and for the next state
-    const windows = new Array<WindowEvents>(windowList.length)
-    for (let i = 0; i < windowList.length; i++)
-      windows[i] = readWindow(before?.windows[windowList[i]!.key], before?.latest ?? 0)
+    const windows = new Array<WindowRun>(windowList.length)
+    for (let i = 0; i < windowList.length; i++) {
+      const window = windowList[i]!
+      windows[i] = readWindow(before?.windows[window.key], before?.latest ?? 0, window.get !== undefined)
+    }
     const f = allocateFeatures(featureNames.length)
     let column = 0
     for (const plan of plans) {
@@ -478,10 +539,11 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
             f[column++] = n + 1
             break
           }
-          const { times, values } = windows[plan.window]!
+          const run = windows[plan.window]!
+          const { times, values } = run
           // times are in order: the window (t − W, t] is the run between two searches
-          const from = after(times, t - plan.windowMs)
-          const to = after(times, t)
+          const from = after(times, t - plan.windowMs, run.from, run.to)
+          const to = after(times, t, run.from, run.to)
           if (plan.type === 'count') f[column++] = 1 + to - from
           else {
             let total = asNumber(plan.get!(record))
@@ -549,31 +611,12 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
       values.push(asNumber(get(record)))
       recent[key] = values
     }
-    const nextWindows: Record<string, StoredWindow> = {}
+    const nextWindows: Record<string, WindowRun> = {}
     for (let w = 0; w < windowList.length; w++) {
       const { key, windowMs, get } = windowList[w]!
-      const { times, values } = windows[w]!
-      const cutoff = latest - windowMs
-      const first = after(times, cutoff)
-      const keptTimes = times.slice(first)
       // a count's values are all 1 and not kept
-      const keptValues = get === undefined ? undefined : values!.slice(first)
-      if (t > cutoff) {
-        // insert in time order (at the end, for an event in order)
-        const at = after(keptTimes, t)
-        if (at === keptTimes.length) keptTimes.push(t)
-        else keptTimes.splice(at, 0, t)
-        if (keptValues !== undefined) {
-          const value = asNumber(get!(record))
-          if (at === keptValues.length) keptValues.push(value)
-          else keptValues.splice(at, 0, value)
-        }
-      }
-      if (keptTimes.length > maxWindowEvents) {
-        keptTimes.splice(0, keptTimes.length - maxWindowEvents)
-        keptValues?.splice(0, keptValues.length - maxWindowEvents)
-      }
-      nextWindows[key] = storeWindow(keptTimes, keptValues, latest)
+      const value = get === undefined || t <= latest - windowMs ? 0 : asNumber(get(record))
+      nextWindows[key] = nextRun(windows[w]!, t, value, latest - windowMs, latest)
     }
     const counts: Record<string, Record<string, number>> = {}
     for (const { field, get } of categoryList) {

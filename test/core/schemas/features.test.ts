@@ -277,3 +277,44 @@ test('a record that does not match its schema names the field and the reason', (
   assert.match(reason('not an object'), /not a JSON object/)
   assert.equal(reason(good), 'accepted')
 })
+
+test('a state kept as the object enrich made gives what its JSON gives, also after a later state was thrown away', () => {
+  // Enrich's store hands back the state object it was given (its windows share their arrays
+  // with the states after it) until it is evicted, and an aborted batch throws its states away.
+  for (let stream = 0; stream < 10; stream++) {
+    const random = new Random(2000 + stream)
+    let t = Date.UTC(2025, 0, 6)
+    let kept: unknown
+    let readBack: unknown
+    const earlier: { state: unknown; json: string }[] = []
+    const login = (at: number): Record<string, unknown> => ({
+      user: 'u',
+      at: new Date(at).toISOString(),
+      geo: { latency: random.integer(0, 500) },
+      device: `d${random.integer(0, 3)}`,
+      country: ['fr', 'de', 'us'][random.integer(0, 2)]!,
+      mfa: random.next() < 0.5,
+      fraud: false,
+    })
+    for (let i = 0; i < 600; i++) {
+      // mostly in order, a second or so apart (windows fill and empty); some late events
+      t += random.integer(0, 3_000)
+      const at = random.next() < 0.1 ? t - random.integer(0, 120_000) : t
+      const decoded = schema.decode(login(at))
+      if (random.next() < 0.2) {
+        // a batch that is aborted: its state is thrown away, the entity carries on from `kept`
+        schema.extract(schema.decode(login(t + random.integer(0, 5_000))), kept)
+      }
+      const fromObject = schema.extract(decoded, kept)
+      const fromJson = schema.extract(decoded, readBack)
+      assert.deepEqual(Array.from(fromObject.features), Array.from(fromJson.features), `stream ${stream} event ${i}`)
+      const json = JSON.stringify(fromObject.nextState)
+      assert.equal(json, JSON.stringify(fromJson.nextState), `stream ${stream} event ${i}`)
+      kept = fromObject.nextState
+      readBack = JSON.parse(json)
+      earlier.push({ state: kept, json })
+    }
+    // no state changed after it was made
+    for (const { state, json } of earlier) assert.equal(JSON.stringify(state), json)
+  }
+})
