@@ -136,8 +136,7 @@ export type Accessor = (record: unknown) => unknown
  * through `valueAt`. Validation and features read about fifty fields per event this way.
  */
 export function accessor(path: string): Accessor {
-  if (path.includes('.') || path in Object.prototype || path === '__proto__')
-    return (record) => valueAt(record, path)
+  if (path.includes('.') || path in Object.prototype || path === '__proto__') return (record) => valueAt(record, path)
   return (record) =>
     record === null || typeof record !== 'object' || Array.isArray(record)
       ? valueAt(record, path)
@@ -175,7 +174,7 @@ function checkField(value: unknown, { path, type, optional }: FieldCheck): numbe
     if (optional) return Number.NaN
     throw new Error(`field ${path} is missing`)
   }
-  let time = Number.NaN
+  const time = type === 'timestamp' ? timeValue(value) : Number.NaN
   const ok =
     type === 'number'
       ? typeof value === 'number' && Number.isFinite(value)
@@ -183,7 +182,7 @@ function checkField(value: unknown, { path, type, optional }: FieldCheck): numbe
         ? typeof value === 'string'
         : type === 'boolean'
           ? typeof value === 'boolean'
-          : Number.isFinite((time = timeValue(value)))
+          : Number.isFinite(time)
   if (!ok) {
     const expected =
       type === 'number'
@@ -486,7 +485,8 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
   }
 
   const keyFields = declaration.entityKey
-  const keyReaders = keyFields === undefined ? [] : typeof keyFields === 'string' ? [get(keyFields)] : keyFields.map(get)
+  const keyReaders =
+    keyFields === undefined ? [] : typeof keyFields === 'string' ? [get(keyFields)] : keyFields.map(get)
   const recordKey = (record: Record<string, unknown>): string =>
     keyFields === undefined
       ? single
@@ -650,7 +650,8 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
     statisticColumns: Object.freeze(statisticColumns),
     fieldTypes,
     decode,
-    time: (record: Record<string, unknown>) => (eventTimeOf === undefined ? Number.NaN : timeValue(eventTimeOf(record))),
+    time: (record: Record<string, unknown>) =>
+      eventTimeOf === undefined ? Number.NaN : timeValue(eventTimeOf(record)),
     recordKey,
     recordId: (record: Record<string, unknown>, t: number) =>
       declaration.id === undefined ? `${recordKey(record)}@${t}` : String(valueAt(record, declaration.id)),
