@@ -125,7 +125,8 @@ export class ModelRegistry {
         groupId: `${this.#context.topicPrefix}lookout-models-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
         bootstrapBrokers: [...this.#context.brokers],
         isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-        maxWaitTime: 100,
+        // answered as soon as a version is readable: a long wait costs no latency, only idle polls
+        maxWaitTime: 500,
         deserializers: {
           key: (b?: Buffer) => b?.toString() ?? '',
           value: (b?: Buffer) => b?.toString() ?? '',

@@ -247,7 +247,8 @@ export class SinkDispatcher {
         bootstrapBrokers: [...this.#context.brokers],
         isolationLevel: FetchIsolationLevels.READ_COMMITTED,
         autocommit: false,
-        maxWaitTime: 100,
+        // answered as soon as an alert is readable: a long wait costs no latency, only idle polls
+        maxWaitTime: 500,
         highWaterMark: 64,
       }),
     )
