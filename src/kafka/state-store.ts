@@ -4,8 +4,8 @@ export interface StateStoreOptions {
    * several times less memory per key for a store of many small values (an entity's state), at
    * one JSON.parse per read of a committed value not in the object cache (`cachedObjects`).
    * Values read back are the values written, or their JSON round trips (after a restore from the
-   * changelog, or once out of the cache): they must be plain JSON data, which means the same
-   * either way.
+   * changelog, or once out of the cache): they must be plain JSON data, or objects whose
+   * `toJSON` gives it, which the processor reads the same either way (enrich's window runs).
    */
   serialized?: boolean
   /**
@@ -19,8 +19,8 @@ export interface StateStoreOptions {
 /**
  * A per-partition key → state store. Writes made while a batch is processed stay pending
  * until the batch's transaction commits (then they become the store's contents and are
- * already in the changelog) or aborts (then they are dropped). Values are plain JSON data
- * and must be treated as immutable by processors.
+ * already in the changelog) or aborts (then they are dropped). Values are plain JSON data (or
+ * objects whose `toJSON` gives it) and must be treated as immutable by processors.
  */
 export class StateStore {
   readonly serialized: boolean

@@ -1,7 +1,8 @@
 // A validated event schema turned into what enrich and score run: decoding of a record (a
 // record that does not match says which field and why: that is its dead-letter reason), the
 // entity key, the event time, and the declared features computed per entity on event time,
-// with the entity's state as plain JSON (the enrich service keeps it in its changelogged store).
+// with the entity's state written as plain JSON (the enrich service keeps it in its changelogged
+// store; in memory its windows are `WindowRun`s).
 //
 // Feature semantics, for an event at time t of an entity (its "history" is the entity's
 // earlier events in arrival order; the state holds exactly what these need):
@@ -213,11 +214,11 @@ export function robustZ(values: readonly number[], x: number): number {
 }
 
 /**
- * A window's events as the entity's state keeps them: their times in order, each as its gap in
+ * A window's events as the entity's state is written (and read back): their times in order, each as its gap in
  * ms from the one before (the first as its distance from the entity's latest event time) when
  * every time is a whole number of ms, else as they are (`a`); and their values for a sum (a
- * count's are all 1). Gaps take a third of the bytes of epoch times, and the state is parsed
- * and written for every event of its entity.
+ * count's are all 1). Gaps take a third of the bytes of epoch times, and the state is written to
+ * the changelog in every batch that has an event of its entity.
  * States written before kept `[time, value]` pairs; they are read as well.
  */
 export type StoredWindow =
