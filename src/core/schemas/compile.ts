@@ -214,11 +214,11 @@ export function robustZ(values: readonly number[], x: number): number {
 }
 
 /**
- * A window's events as the entity's state is written (and read back): their times in order, each as its gap in
- * ms from the one before (the first as its distance from the entity's latest event time) when
- * every time is a whole number of ms, else as they are (`a`); and their values for a sum (a
- * count's are all 1). Gaps take a third of the bytes of epoch times, and the state is written to
- * the changelog in every batch that has an event of its entity.
+ * A window's events as the entity's state is written (and read back): their times in order,
+ * each as its gap in ms from the one before (the first as its distance from the entity's latest
+ * event time) when every time is a whole number of ms, else as they are (`a`); and their values
+ * for a sum (a count's are all 1). Gaps take a third of the bytes of epoch times, and the state
+ * is written to the changelog in every batch that has an event of its entity.
  * States written before kept `[time, value]` pairs; they are read as well.
  */
 export type StoredWindow =
