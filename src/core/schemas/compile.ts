@@ -379,6 +379,11 @@ interface FeaturePlan {
   readonly recentKey: string
 }
 
+/** A count over a window, or a sum: a feature that reads the events of a kept window. */
+function isWindowed(feature: FeatureDeclaration): boolean {
+  return (feature.type === 'count' && feature.window !== undefined) || feature.type === 'sum'
+}
+
 /** Compiles a validated declaration. */
 export function compileSchema(declaration: EventSchemaDeclaration): CompiledSchema {
   const fieldTypes = new Map(declaration.fields.map((field) => [field.name, field.type]))
@@ -406,13 +411,13 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
   const recentKey = (feature: FeatureDeclaration) => `${feature.field}#${feature.recent ?? defaultRecent}`
   // the windows and recent values the state keeps
   const windowKeys = new Map<string, number>()
-  const recentKeys = new Map<string, number>()
+  const recentKeys = new Map<string, { keep: number; field: string }>()
   const welfordFields = new Set<string>()
   const categoryFields = new Set<string>()
   for (const feature of declaration.features) {
-    if ((feature.type === 'count' && feature.window !== undefined) || feature.type === 'sum')
-      windowKeys.set(windowKey(feature), parseDuration(feature.window))
-    if (feature.type === 'robust_zscore') recentKeys.set(recentKey(feature), feature.recent ?? defaultRecent)
+    if (isWindowed(feature)) windowKeys.set(windowKey(feature), parseDuration(feature.window))
+    if (feature.type === 'robust_zscore')
+      recentKeys.set(recentKey(feature), { keep: feature.recent ?? defaultRecent, field: feature.field! })
     if (feature.type === 'mean' || feature.type === 'zscore' || feature.type === 'ratio_to_mean')
       welfordFields.add(feature.field!)
     if (feature.type === 'first_seen' || feature.type === 'frequency') categoryFields.add(feature.field!)
@@ -431,7 +436,7 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
   }))
   const plans: FeaturePlan[] = declaration.features.map((feature) => {
     const field = feature.field ?? ''
-    const windowed = (feature.type === 'count' && feature.window !== undefined) || feature.type === 'sum'
+    const windowed = isWindowed(feature)
     return {
       feature,
       type: feature.type,
@@ -443,10 +448,7 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
     }
   })
   const welfordList = [...welfordFields].map((field) => ({ field, get: get(field) }))
-  const recentList = [...recentKeys].map(([key, keep]) => {
-    const field = key.slice(0, key.lastIndexOf('#'))
-    return { key, keep, get: get(field) }
-  })
+  const recentList = [...recentKeys].map(([key, { keep, field }]) => ({ key, keep, get: get(field) }))
   const categoryList = [...categoryFields].map((field) => ({ field, get: get(field) }))
 
   const fieldChecks: FieldCheck[] = declaration.fields.map((field) => ({
@@ -458,6 +460,7 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
   const eventTimeField = declaration.eventTime
   const eventTimeOf = eventTimeField === undefined ? undefined : get(eventTimeField)
   const labelOf = declaration.label === undefined ? undefined : get(declaration.label)
+  const idOf = declaration.id === undefined ? undefined : get(declaration.id)
   const decode = (record: unknown, recordTimestamp?: number): DeclaredEvent => {
     if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new Error('not a JSON object')
     let time = Number.NaN
@@ -491,7 +494,7 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
   const recordKey = (record: Record<string, unknown>): string =>
     keyFields === undefined
       ? single
-      : keyReaders.length === 1 && typeof keyFields === 'string'
+      : typeof keyFields === 'string'
         ? String(keyReaders[0]!(record))
         : keyReaders.map((read) => String(read(record))).join('/')
 
@@ -616,7 +619,7 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
     for (let w = 0; w < windowList.length; w++) {
       const { key, windowMs, get } = windowList[w]!
       // a count's values are all 1 and not kept
-      const value = get === undefined || t <= latest - windowMs ? 0 : asNumber(get(record))
+      const value = get === undefined ? 0 : asNumber(get(record))
       nextWindows[key] = nextRun(windows[w]!, t, value, latest - windowMs, latest)
     }
     const counts: Record<string, Record<string, number>> = {}
@@ -655,14 +658,12 @@ export function compileSchema(declaration: EventSchemaDeclaration): CompiledSche
       eventTimeOf === undefined ? Number.NaN : timeValue(eventTimeOf(record)),
     recordKey,
     recordId: (record: Record<string, unknown>, t: number) =>
-      declaration.id === undefined ? `${recordKey(record)}@${t}` : String(valueAt(record, declaration.id)),
+      idOf === undefined ? `${recordKey(record)}@${t}` : String(idOf(record)),
     recordLabel,
     extractRecord,
     entityKey: (event: DeclaredEvent) => recordKey(event.record),
     id: (event: DeclaredEvent) =>
-      declaration.id === undefined
-        ? `${recordKey(event.record)}@${event.time}`
-        : String(valueAt(event.record, declaration.id)),
+      idOf === undefined ? `${recordKey(event.record)}@${event.time}` : String(idOf(event.record)),
     label: (event: DeclaredEvent) => recordLabel(event.record),
     extract: (event: DeclaredEvent, saved: unknown) => extractRecord(event.record, event.time, saved),
   })
