@@ -30,6 +30,7 @@ export const benchmarks: Record<string, string[]> = {
   'phased-generator': ['bench/phased-generator.bench.ts'],
   'alert-store': ['bench/alert-store.ts'],
   stages: ['bench/stages.ts'],
+  idle: ['bench/idle.ts'],
 }
 
 /** Files of bench/ that are parts of a benchmark above (runnable alone too) or this runner. */

@@ -541,7 +541,7 @@ export class ProcessorRuntime<T> {
         rebalanceTimeout: this.#options.sessionTimeoutMs,
         // the broker answers a fetch as soon as records are readable (a commit makes them so), so a
         // long wait costs no latency; polling an idle topic every 20 ms cost the broker a fifth of
-        // a core for three idle services (measured: 1.9 s of its CPU per 10 s, 0.9 s at 500 ms)
+        // a core for three idle services (`node bench/idle.ts`)
         maxWaitTime: 500,
         // the client (2.12.1) loses records of large fetch responses: a 32 MB read of a topic
         // written in many transactions returned 154,423 of its 200,021 records, 1 MB reads all
