@@ -74,7 +74,7 @@ function track(child: ChildProcess): ChildProcess {
 /** The identity topology: every stage writes records of the shape's sizes and computes nothing. */
 function identityServices(shape: StageShape): Topology {
   return (bootstrap, prefix) =>
-    (['enrich', 'score', 'alert'] as const).map((stage) =>
+    serviceNames.map((stage) =>
       track(
         spawn(
           process.execPath,
@@ -92,7 +92,7 @@ const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${pr
 const servicesRoot = process.env.BENCH_SERVICES_ROOT ?? root
 
 function startServices(bootstrap: string, prefix: string): ChildProcess[] {
-  return (['enrich', 'score', 'alert'] as const).map((service) => {
+  return serviceNames.map((service) => {
     const child = spawn(
       process.execPath,
       [
@@ -160,6 +160,33 @@ function machineCpu(): { busy: number; steal: number } {
   return { busy: (user + nice + system + irq + softirq) / hz, steal: steal / hz }
 }
 
+/** CPU time (user + system) of process `pid` so far, in seconds (/proc/<pid>/stat; Linux), or NaN. */
+function processCpu(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // the fields after the command name, which is in parentheses and may hold spaces
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** Both topologies start their services in this order. */
+const serviceNames = ['enrich', 'score', 'alert'] as const
+
+/** The CPU time so far of the broker, each service (by name) and this process (the counting consumer), s. */
+function processesCpu(services: ChildProcess[]): Record<string, number> {
+  const { user, system } = process.cpuUsage()
+  const cpu: Record<string, number> = { broker: processCpu(broker.pid) }
+  services.forEach((child, i) => {
+    cpu[serviceNames[i] ?? `service ${i}`] = processCpu(child.pid)
+  })
+  cpu.counter = (user + system) / 1e6
+  return cpu
+}
+
 interface Throughput {
   rate: number
   /**
@@ -169,6 +196,8 @@ interface Throughput {
   cpuMicrosPerEvent: number
   /** CPU time stolen by the hypervisor meanwhile, s (a rate measured while it grew is suspect). */
   stealSeconds: number
+  /** Each process's share of `cpuMicrosPerEvent`: the broker, enrich, score, alert and the counting consumer, µs per event. */
+  cpuByProcess: Record<string, number>
   seconds: number
   prefix: string
   context: KafkaContext
@@ -197,16 +226,20 @@ async function throughput(bootstrap: string, name: string, topology: Topology): 
   let lastAt = 0
   let cpuFrom = machineCpu()
   let cpuTo = cpuFrom
+  let processesFrom = processesCpu(services)
+  let processesTo = processesFrom
   for await (const _message of stream) {
     count++
     if (count === 1_000) {
       firstAt = performance.now()
       cpuFrom = machineCpu()
+      processesFrom = processesCpu(services)
       firstCount = count
     }
     if (count >= backlog) {
       lastAt = performance.now()
       cpuTo = machineCpu()
+      processesTo = processesCpu(services)
       break
     }
   }
@@ -218,10 +251,30 @@ async function throughput(bootstrap: string, name: string, topology: Topology): 
     rate: (count - firstCount) / seconds,
     cpuMicrosPerEvent: ((cpuTo.busy - cpuFrom.busy) * 1e6) / (count - firstCount),
     stealSeconds: cpuTo.steal - cpuFrom.steal,
+    cpuByProcess: Object.fromEntries(
+      Object.keys(processesTo).map((name) => [
+        name,
+        ((processesTo[name]! - processesFrom[name]!) * 1e6) / (count - firstCount),
+      ]),
+    ),
     seconds,
     prefix,
     context,
   }
+}
+
+/** `broker 30.1, enrich 12.0, …` (µs per event). */
+function perProcess(cpu: Record<string, number>): string {
+  return Object.entries(cpu)
+    .map(([name, micros]) => `${name} ${micros.toFixed(1)}`)
+    .join(', ')
+}
+
+/** The median of each process's figure over `runs`. */
+function medianByProcess(runs: Throughput[]): Record<string, number> {
+  return Object.fromEntries(
+    Object.keys(runs[0]!.cpuByProcess).map((name) => [name, median(runs.map((r) => r.cpuByProcess[name]!))]),
+  )
 }
 
 const measuredTopics = ['rawTransactions', 'enrichedFeatures', 'anomalyScores', 'anomalies', 'alerts'] as const
@@ -364,14 +417,14 @@ try {
   if (process.env.BENCH_ONLY === 'throughput') {
     const only = await throughput(broker.bootstrap, 'throughput', startServices)
     process.stdout.write(
-      `sustained ${Math.round(only.rate)} events/s; ${only.cpuMicrosPerEvent.toFixed(1)} CPU-µs per event; steal ${only.stealSeconds.toFixed(1)} s\n`,
+      `sustained ${Math.round(only.rate)} events/s; ${only.cpuMicrosPerEvent.toFixed(1)} CPU-µs per event (${perProcess(only.cpuByProcess)}); steal ${only.stealSeconds.toFixed(1)} s\n`,
     )
   } else if (process.env.BENCH_ONLY === 'ceiling') {
     // the identity topology alone, with the record sizes and anomaly rates of BENCH_SHAPE (JSON)
     const shape = JSON.parse(process.env.BENCH_SHAPE ?? '') as StageShape
     const only = await throughput(broker.bootstrap, 'identity', identityServices(shape))
     process.stdout.write(
-      `ceiling ${Math.round(only.rate)} events/s; ${only.cpuMicrosPerEvent.toFixed(1)} CPU-µs per event; steal ${only.stealSeconds.toFixed(1)} s\n`,
+      `ceiling ${Math.round(only.rate)} events/s; ${only.cpuMicrosPerEvent.toFixed(1)} CPU-µs per event (${perProcess(only.cpuByProcess)}); steal ${only.stealSeconds.toFixed(1)} s\n`,
     )
   } else if (process.env.BENCH_ONLY === 'latency') {
     for (const rate of latencyRates) {
@@ -426,6 +479,8 @@ async function runAll(bootstrap: string, installation: KafkaInstallation): Promi
   const peerRate = median(rates(peerRuns))
   const lookoutCpu = median(lookoutRuns.map((r) => r.cpuMicrosPerEvent))
   const ceilingCpu = median(ceilingRuns.map((r) => r.cpuMicrosPerEvent))
+  const lookoutByProcess = medianByProcess(lookoutRuns)
+  const ceilingByProcess = medianByProcess(ceilingRuns)
   const peer = peerRuns[0]!
   // each rate BENCH_PIPELINE_RUNS times (the rates taking turns); the figures are the medians
   const latencyRuns = new Map<number, Awaited<ReturnType<typeof latency>>[]>()
@@ -472,6 +527,9 @@ async function runAll(bootstrap: string, installation: KafkaInstallation): Promi
     `machine CPU per event (services, broker, counting consumer; medians): Lookout ${lookoutCpu.toFixed(1)} µs, identity ${ceilingCpu.toFixed(1)} µs; ceiling/Lookout ${(ceilingCpu / lookoutCpu).toFixed(2)}`,
   )
   out(
+    `  by process, µs per event (medians): Lookout ${perProcess(lookoutByProcess)}; identity ${perProcess(ceilingByProcess)}`,
+  )
+  out(
     `batched Python peer (confluent-kafka ${peer.confluentKafka} + scikit-learn ${peer.sklearn}, no enrichment, at-least-once): ${fmt(peerRate)} events/s (runs: ${list(peerRuns)}); Lookout/peer ${(lookoutRate / peerRate).toFixed(2)}×   target ≥ 2× ${lookoutRate >= 2 * peerRate ? 'met' : 'NOT met'}`,
   )
   out(
@@ -490,6 +548,7 @@ async function runAll(bootstrap: string, installation: KafkaInstallation): Promi
     sustainedRuns: rates(lookoutRuns),
     ceilingRuns: rates(ceilingRuns),
     cpuMicrosPerEvent: { lookout: lookoutCpu, ceiling: ceilingCpu },
+    cpuByProcess: { lookout: lookoutByProcess, ceiling: ceilingByProcess },
     stealSeconds: [...lookoutRuns, ...ceilingRuns].reduce((total, r) => total + r.stealSeconds, 0),
     ceilingShape: shape,
     pythonPeer: { ...peer, rate: peerRate, runs: rates(peerRuns) },

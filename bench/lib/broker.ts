@@ -8,6 +8,8 @@ export const root = resolve(import.meta.dirname, '..', '..')
 
 export interface BenchBroker {
   bootstrap: string
+  /** The broker's process id (for its CPU time). */
+  pid: number | undefined
   installation: KafkaInstallation
   options: LocalBrokerOptions
   stop(): Promise<void>
@@ -28,5 +30,11 @@ export async function startBenchBroker(port = Number(process.env.BENCH_KAFKA_POR
   const started = await startBroker(options)
   const installation = findInstallation(options.dataDir, options.kafkaVersion)
   if (!installation) throw new Error('broker installation missing after start')
-  return { bootstrap: started.bootstrap, installation, options, stop: async () => void (await stopBroker(options)) }
+  return {
+    bootstrap: started.bootstrap,
+    pid: started.pid,
+    installation,
+    options,
+    stop: async () => void (await stopBroker(options)),
+  }
 }
