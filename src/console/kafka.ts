@@ -4,6 +4,8 @@
 // (records and time), so a request can never scan a topic without end.
 
 import { type Admin, ConfigResourceTypes, FetchIsolationLevels, type Message, murmur2 } from '@platformatic/kafka'
+import { isBinaryEnriched } from '../core/pipeline/enriched-record.ts'
+import { decodeEnriched } from '../core/pipeline/events.ts'
 import type { KafkaContext } from '../kafka/context.ts'
 import { type BufferProducer, createProducer } from '../kafka/producer.ts'
 import { forEachInRanges, type PartitionRange } from '../kafka/range.ts'
@@ -59,8 +61,23 @@ function text(buffer: Buffer | undefined | null): { text: string | null; encodin
   }
 }
 
+/**
+ * The record's value as text: a binary enriched-features record as its JSON (which reads the
+ * same, so a copy made from it is an equal record), other bytes as UTF-8 or else base64.
+ */
+function valueText(buffer: Buffer | undefined | null): { text: string | null; encoding: 'utf8' | 'base64' } {
+  if (buffer && isBinaryEnriched(buffer)) {
+    try {
+      return { text: JSON.stringify(decodeEnriched(buffer)), encoding: 'utf8' }
+    } catch {
+      // not a valid one: shown as its bytes
+    }
+  }
+  return text(buffer)
+}
+
 export function toConsoleRecord(topic: string, message: Message<Buffer, Buffer, Buffer, Buffer>): ConsoleRecord {
-  const value = text(message.value)
+  const value = valueText(message.value)
   const key = text(message.key)
   const headers = [...(message.headerEntries ?? [])].map(([k, v]) => ({
     key: k.toString('utf8'),

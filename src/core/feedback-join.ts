@@ -117,10 +117,8 @@ export function decodeLabelRecord(text: string, key: string | undefined): LabelR
 /** A processor's decode for its own input and the labels topic, told apart by topic. */
 export function decodeWithLabels<T>(
   labelsTopic: string,
-  decodeEvent: (text: string) => T,
+  decodeEvent: (value: Buffer) => T,
 ): (value: Buffer, key: string | undefined, topic: string) => WithLabels<T> {
   return (value, key, topic) =>
-    topic === labelsTopic
-      ? { label: decodeLabelRecord(value.toString(), key) }
-      : { event: decodeEvent(value.toString()) }
+    topic === labelsTopic ? { label: decodeLabelRecord(value.toString(), key) } : { event: decodeEvent(value) }
 }

@@ -1,4 +1,5 @@
 import type { LookoutEvent } from '../core/events.ts'
+import { encodeEnriched } from '../core/pipeline/enriched-record.ts'
 import { decodeEvent, enrich, entityKeyOf, firstNonFinite } from '../core/pipeline/events.ts'
 import { type CompiledSchema, type DeclaredEvent, registerSchemas } from '../core/schemas/index.ts'
 import { connectAdmin, ensureTopics } from '../kafka/admin.ts'
@@ -50,7 +51,7 @@ export function enrichProcessor(topicPrefix: string): Processor<LookoutEvent> {
         if (bad >= 0)
           throw new Error(`feature ${bad} of ${enriched.id} is ${enriched.features[bad]}, not a finite number`)
         store.put(entity, nextState)
-        outputs[i] = { topic: output, key: entity, value: JSON.stringify(enriched) }
+        outputs[i] = { topic: output, key: entity, value: encodeEnriched(enriched) }
       }
       return outputs
     },
@@ -92,7 +93,7 @@ export function schemaEnrichProcessor(topicPrefix: string, schema: CompiledSchem
             `feature ${schema.featureNames[bad]} of ${enriched.id} is ${enriched.features[bad]}, not a finite number`,
           )
         store.put(entity, nextState)
-        outputs[i] = { topic: output, key: entity, value: JSON.stringify(enriched) }
+        outputs[i] = { topic: output, key: entity, value: encodeEnriched(enriched) }
       }
       return outputs
     },

@@ -98,7 +98,7 @@ export function enrichedOf(kind: EventKind, values: (Buffer | undefined)[]): Enr
   for (const value of values) {
     if (!value?.length) continue
     try {
-      const event = decodeEnriched(value.toString())
+      const event = decodeEnriched(value)
       if (event.kind === kind) events.push(event)
     } catch {
       // not an enriched event: the trainer only learns from valid ones

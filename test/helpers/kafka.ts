@@ -60,6 +60,8 @@ export async function deleteTopics(names: string[]): Promise<void> {
 export interface ReadRecord {
   key: string
   value: string
+  /** The value's bytes (a binary record, such as an enriched one, is not text). */
+  bytes: Buffer
   partition: number
   offset: bigint
   headers: Map<string, string>
@@ -79,7 +81,7 @@ export async function readTopic(
       clientId: 'lookout-test-reader',
       groupId: uniqueName('reader'),
       bootstrapBrokers: testBrokers(),
-      deserializers: stringDeserializers,
+      deserializers: { ...stringDeserializers, value: (value?: Buffer) => value ?? Buffer.alloc(0) },
       isolationLevel:
         options.readCommitted === false ? FetchIsolationLevels.READ_UNCOMMITTED : FetchIsolationLevels.READ_COMMITTED,
       maxWaitTime: 200,
@@ -92,7 +94,8 @@ export async function readTopic(
     for await (const message of stream) {
       records.push({
         key: message.key,
-        value: message.value,
+        value: message.value.toString(),
+        bytes: message.value,
         partition: message.partition,
         offset: message.offset,
         headers: new Map(message.headers),

@@ -1,11 +1,13 @@
 // Three enrich and three score processes share six partitions; one of each is killed with
 // SIGKILL mid-stream. Afterwards every transaction is scored exactly once and no user's
 // features were reset: the survivors restored the state from the changelogs.
+
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { resolve } from 'node:path'
 import { after, test } from 'node:test'
 import { kindOf } from '../../src/core/kinds.ts'
+import { decodeEnriched } from '../../src/core/pipeline/events.ts'
 import { topicName } from '../../src/kafka/topics.ts'
 import { root } from '../helpers/cli.ts'
 import { deleteTopicsWithPrefix, readTopic, testBrokers, testContext } from '../helpers/kafka.ts'
@@ -89,9 +91,13 @@ test('a SIGKILLed enrich and score instance lose and duplicate nothing, and stat
   const countIndex = kindOf('transaction').schema.featureNames.indexOf('user_event_count')
   const byUser = new Map<string, { n: number; count: number }[]>()
   for (const record of enriched) {
-    const value = JSON.parse(record.value)
+    const value = decodeEnriched(record.bytes) as {
+      entity: string
+      features: number[]
+      event: { event_number: number }
+    }
     const list = byUser.get(value.entity) ?? []
-    list.push({ n: value.event.event_number, count: value.features[countIndex] })
+    list.push({ n: value.event.event_number, count: value.features[countIndex]! })
     byUser.set(value.entity, list)
   }
   for (const [user, list] of byUser) {

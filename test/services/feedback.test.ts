@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { DriftMonitorState } from '../../src/core/drift/monitor.ts'
 import { encodeLabel, type LabelRecord } from '../../src/core/feedback.ts'
-import type { ScoredEvent } from '../../src/core/pipeline/events.ts'
+import { decodeEnriched, type ScoredEvent } from '../../src/core/pipeline/events.ts'
 import type { LoadedModel } from '../../src/core/pipeline/scorer.ts'
 import { ShadowJudge, ShadowJudges } from '../../src/core/pipeline/shadow.ts'
 import { PhasedGenerator } from '../../src/core/sources/phased.ts'
@@ -132,7 +132,9 @@ test('score: marks of flagged shadow-scored events without ground truth reach th
     const { anomaly_label: _label, ...event } = generator.next(0)
     return event
   })
-  const enriched = (await runProcessor(enrichProcessor(prefix), events)).outputs.map((o) => JSON.parse(String(o.value)))
+  const enriched = (await runProcessor(enrichProcessor(prefix), events)).outputs.map((o) =>
+    decodeEnriched(o.value as Buffer),
+  )
   const model = (version: string, from: number): LoadedModel => ({
     version,
     kind: 'transaction',

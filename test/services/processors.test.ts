@@ -4,7 +4,7 @@
 // is tested against the broker in test/kafka/processor.kafka.test.ts.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { ScoredEvent } from '../../src/core/pipeline/events.ts'
+import { decodeEnriched, type ScoredEvent } from '../../src/core/pipeline/events.ts'
 import type { LoadedModel } from '../../src/core/pipeline/scorer.ts'
 import { ShadowJudges, type ShadowVerdict } from '../../src/core/pipeline/shadow.ts'
 import { PhasedGenerator } from '../../src/core/sources/phased.ts'
@@ -26,13 +26,13 @@ function phased(count: number, from = 0) {
 }
 
 const events = phased(3_000)
-const enriched = (await runProcessor(enrichProcessor(prefix), events)).outputs.map((output) => output.value.toString())
+const enriched = (await runProcessor(enrichProcessor(prefix), events)).outputs.map((output) => output.value as Buffer)
 
 test('enrich: one enriched record per event, keyed by entity; batch boundaries change nothing', async () => {
   const whole = await runProcessor(enrichProcessor(prefix), events)
   assert.equal(whole.outputs.length, events.length)
   assert.ok(whole.outputs.every((output) => output.topic === topicName(prefix, 'enrichedFeatures')))
-  assert.equal(whole.outputs[0]!.key, JSON.parse(whole.outputs[0]!.value.toString()).entity)
+  assert.equal(whole.outputs[0]!.key, decodeEnriched(whole.outputs[0]!.value as Buffer).entity)
   const batched = await runProcessor(enrichProcessor(prefix), events, new StateStore(), { batchSize: 97 })
   assert.equal(batched.batches, Math.ceil(events.length / 97))
   assert.deepEqual(batched.outputs, whole.outputs)
@@ -103,7 +103,7 @@ test('score: restored from its checkpoint, a new instance scores exactly as the 
 })
 
 function model(version: string, from: number, seed: number): LoadedModel {
-  const training = enriched.slice(from, from + 600).map((text) => JSON.parse(text))
+  const training = enriched.slice(from, from + 600).map((value) => decodeEnriched(value))
   return { version, kind: 'transaction', forest: trainForest('transaction', training, { seed, nTrees: 50 }).forest }
 }
 
@@ -138,7 +138,7 @@ test('score: a shadow model scores beside the live one without changing its scor
     const { shadow: beside, ...scored } = judged[i]!
     assert.deepEqual(scored, alone[i], 'the live score ignores the shadow')
     assert.equal(beside?.modelVersion, 'v2')
-    const features = Float64Array.from((JSON.parse(enriched[i]!) as { features: number[] }).features)
+    const features = Float64Array.from(decodeEnriched(enriched[i]!).features)
     assert.equal(beside?.isolationForest, shadow.forest.score(features))
   }
   // the judge decides once, when it has seen minLabelled labelled events of both classes
