@@ -20,7 +20,7 @@ import {
   stopCluster,
 } from '../../src/broker/local.ts'
 import { type Alert, decideAlert, type EntityAlertState } from '../../src/core/alerts.ts'
-import type { ScoredEvent } from '../../src/core/pipeline/events.ts'
+import { decodeEnriched, type ScoredEvent } from '../../src/core/pipeline/events.ts'
 import { Random } from '../../src/core/random.ts'
 import { PhasedGenerator } from '../../src/core/sources/phased.ts'
 import { catalogueTopics, connectAdmin, ensureTopics } from '../../src/kafka/admin.ts'
@@ -293,6 +293,16 @@ class Brokers {
 
 /** The fault run; resolves with the report once everything it started is stopped. */
 export async function runFaults(options: FaultRunOptions): Promise<FaultReport> {
+  // what a run that throws must still stop (the broker, the services, the endpoints), newest first
+  const cleanups: (() => unknown)[] = []
+  try {
+    return await faultRun(options, cleanups)
+  } finally {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {})
+  }
+}
+
+async function faultRun(options: FaultRunOptions, cleanups: (() => unknown)[]): Promise<FaultReport> {
   const log = options.log
   const started = Date.now()
   const rng = new Random(options.seed)
@@ -309,6 +319,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
     stopTimeoutMs: 20_000,
   }
   const brokers = new Brokers(brokerOptions, options.nodes)
+  cleanups.push(() => brokers.stop())
   const startupMs = await brokers.start()
   log(
     `${options.nodes === 1 ? 'broker' : `${options.nodes}-node cluster`} at ${brokers.bootstrap.join(',')} in ${(startupMs / 1000).toFixed(1)} s; logs in ${logDir}`,
@@ -356,6 +367,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
     const entity = /anomaly for (\S+):/.exec(message.text ?? '')?.[1]
     return [message.metadata?.event_payload?.idempotency_key, entity]
   })
+  for (const endpoint of [webhook, slack]) cleanups.push(() => endpoint.server.listening && endpoint.server.close())
 
   const common = [
     '--brokers',
@@ -392,6 +404,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
       slots.push(new Slot(service, i, args, logDir, log))
     }
   }
+  cleanups.push(() => Promise.all(slots.map((slot) => slot.stop())))
   const watched = services.map((service) => watchedTopic(prefix, service))
   const monitor = new ArrivalMonitor(brokers.bootstrap, [...new Set(watched)])
   await monitor.start()
@@ -673,7 +686,7 @@ export async function reconcile(
   let enrichedDuplicates = 0
   const byUser = new Map<string, number[]>()
   for (const record of enrichedRecords) {
-    const value = JSON.parse(record.value.toString()) as { id: string; entity: string; features: number[] }
+    const value = decodeEnriched(record.value)
     // an event the source wrote twice is enriched twice
     const seen = (enrichedIds.get(value.id) ?? 0) + 1
     enrichedIds.set(value.id, seen)

@@ -13,16 +13,34 @@ import type { ServiceDefinition } from './service.ts'
  */
 export const maxEventNumber = Number.MAX_SAFE_INTEGER
 
-/** Throws (a dead-letter reason) for a number in the event beyond ±`maxEventNumber`. */
-function checkMagnitudes(value: unknown, path: string): void {
-  if (typeof value === 'number') {
-    if (Math.abs(value) > maxEventNumber)
-      throw new Error(`field ${path} is out of range: ${value} (numbers must be within ±${maxEventNumber})`)
-  } else if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) checkMagnitudes(value[i], `${path}.${i}`)
-  } else if (value !== null && typeof value === 'object') {
-    for (const key in value) checkMagnitudes((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key)
+/** The path (outermost part last) of the first number in `value` beyond ±`maxEventNumber`, or undefined. */
+function outOfRange(value: unknown): string[] | undefined {
+  if (typeof value === 'number') return Math.abs(value) > maxEventNumber ? [] : undefined
+  if (value === null || typeof value !== 'object') return undefined
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const path = outOfRange(value[i])
+      if (path !== undefined) return [...path, String(i)]
+    }
+    return undefined
   }
+  // the path is made only for the number that is out of range: the walk of a valid event builds no strings
+  for (const key in value) {
+    const path = outOfRange((value as Record<string, unknown>)[key])
+    if (path !== undefined) return [...path, key]
+  }
+  return undefined
+}
+
+/** Throws (a dead-letter reason) for a number in the event beyond ±`maxEventNumber`. */
+function checkMagnitudes(event: unknown): void {
+  const path = outOfRange(event)
+  if (path === undefined) return
+  let value = event
+  for (let i = path.length - 1; i >= 0; i--) value = (value as Record<string, unknown>)[path[i]!]
+  throw new Error(
+    `field ${path.reverse().join('.')} is out of range: ${value} (numbers must be within ±${maxEventNumber})`,
+  )
 }
 
 /**
@@ -37,7 +55,7 @@ export function enrichProcessor(topicPrefix: string): Processor<LookoutEvent> {
     serializedState: true,
     decode(value) {
       const event = decodeEvent(value.toString())
-      checkMagnitudes(event, '')
+      checkMagnitudes(event)
       return event
     },
     process(records, { store }) {
@@ -76,7 +94,7 @@ export function schemaEnrichProcessor(topicPrefix: string, schema: CompiledSchem
       } catch (error) {
         throw new Error(`not JSON: ${(error as Error).message}`)
       }
-      checkMagnitudes(parsed, '')
+      checkMagnitudes(parsed)
       // with the record's timestamp as event time, it is set in process (decode does not see it)
       return schema.decode(parsed, 0)
     },

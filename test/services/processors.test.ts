@@ -61,6 +61,20 @@ test('enrich: a record that does not decode is a dead letter with its reason and
   assert.deepEqual(result.outputs, clean.outputs)
 })
 
+test('enrich: a number beyond ±2^53 anywhere in an event is a dead letter whose reason names its field', async () => {
+  const nested = { ...events[3]!, extra: { readings: [1, 2, 1e300] } }
+  const top = { ...events[4]!, amount: -(2 ** 60) }
+  const result = await runProcessor(enrichProcessor(prefix), [events[0]!, nested, top, events[1]!])
+  assert.deepEqual(
+    result.deadLetters.map((letter) => letter.reason),
+    [
+      'field extra.readings.2 is out of range: 1e+300 (numbers must be within ±9007199254740991)',
+      `field amount is out of range: ${-(2 ** 60)} (numbers must be within ±9007199254740991)`,
+    ],
+  )
+  assert.equal(result.outputs.length, 2)
+})
+
 const scoreOptions = { topicPrefix: prefix, threshold: 0.99, checkpointEvents: 500, models: () => undefined }
 
 test('score: every event is scored to anomaly-scores, those over the threshold also to anomalies', async () => {
