@@ -120,8 +120,9 @@ function poisonRecord(category: Category, event: Record<string, unknown>, rng: R
       return Buffer.from(text.replace('"amount":0', `"amount":${n % 2 ? '-' : ''}1e400`))
     }
     case 'throws in processing': {
-      // a valid event (it decodes) whose enriched record would be over the broker's record limit:
-      // its id, which the enriched record carries, is as long as the record allows
+      // a valid event (it decodes) that enrich cannot write: its id, which the enriched record
+      // carries, is as long as the input record allows, past what an enriched record holds
+      // (65,535 bytes) and what the broker takes (1 MB)
       const padded = { ...event, transaction_id: id }
       const size = Buffer.byteLength(JSON.stringify(padded))
       padded.transaction_id = `${id}-${'z'.repeat(nearLimit - size - 1)}`

@@ -25,9 +25,10 @@ export function isBinaryEnriched(value: Uint8Array): boolean {
   return value.length >= 2 && value[0] === marker
 }
 
-function writeText(buffer: Buffer, at: number, text: string): number {
+function writeText(buffer: Buffer, at: number, text: string, name: string): number {
   const length = buffer.write(text, at + 2, 'utf8')
-  if (length > 0xffff) throw new RangeError(`text of ${length} bytes in an enriched record (at most 65,535)`)
+  if (length > 0xffff)
+    throw new RangeError(`the event's ${name} has ${length} bytes; an enriched record holds at most 65,535`)
   buffer.writeUInt16LE(length, at)
   return at + 2 + length
 }
@@ -47,9 +48,9 @@ export function encodeEnriched(event: EnrichedEvent): Buffer {
   const buffer = scratch
   buffer[0] = marker
   buffer[1] = version
-  let at = writeText(buffer, 2, event.kind)
-  at = writeText(buffer, at, event.id)
-  at = writeText(buffer, at, event.entity)
+  let at = writeText(buffer, 2, event.kind, 'kind')
+  at = writeText(buffer, at, event.id, 'id')
+  at = writeText(buffer, at, event.entity, 'entity key')
   buffer.writeDoubleLE(event.eventTime, at)
   buffer.writeDoubleLE(event.producedAt ?? Number.NaN, at + 8)
   at += 16

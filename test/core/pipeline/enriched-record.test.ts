@@ -76,6 +76,15 @@ test('a binary enriched record cut short, of another version or of a wrong featu
   assert.throws(() => decodeEnriched(Buffer.from('{"kind":')), /not JSON nor a binary enriched record/)
 })
 
+test('an id or entity key too long for a binary enriched record is refused, naming it', () => {
+  assert.throws(
+    () => encodeEnriched({ ...all[0]!, id: 'x'.repeat(70_000) }),
+    /^RangeError: the event's id has 70000 bytes; an enriched record holds at most 65,535$/,
+  )
+  assert.throws(() => encodeEnriched({ ...all[0]!, entity: 'é'.repeat(40_000) }), /entity key has 80000 bytes/)
+  assert.equal(decodeEnriched(encodeEnriched({ ...all[0]!, id: 'x'.repeat(65_535) })).id.length, 65_535)
+})
+
 test('a binary enriched record is smaller than its JSON', () => {
   let binary = 0
   let json = 0
