@@ -59,12 +59,23 @@ if (pipeline?.sustained !== undefined) {
     pythonPeer: { rate: number; sklearn: string; confluentKafka: string }
     latencies: { rate: number; scoreP50: number; scoreP99: number; alertP50: number; alertP99: number }[]
     sizes: Record<string, { records: number; bytes: number }>
+    cpuMicrosPerEvent?: { lookout: number; ceiling: number }
+    cpuByProcess?: { lookout: Record<string, number>; ceiling: Record<string, number> }
   }
   lines.push(
     `| pipeline throughput (phased → enrich → score → alert, exactly-once) | ${fmt(p.sustained)} events/s | identity processors, same runtime, transactions and record sizes: ${fmt(p.ceiling)} events/s | ${(p.sustained / p.ceiling).toFixed(2)} of the ceiling |`,
     `| same | ${fmt(p.sustained)} events/s | batched Python peer (confluent-kafka ${p.pythonPeer.confluentKafka}, scikit-learn ${p.pythonPeer.sklearn}; no enrichment, at-least-once): ${fmt(p.pythonPeer.rate)} events/s | ${(p.sustained / p.pythonPeer.rate).toFixed(2)}× |`,
     `| same | ${fmt(p.sustained)} events/s | kafka-producer-perf-test, 300-byte records: ${fmt(p.kafkaProducer)} records/s | ${(p.sustained / p.kafkaProducer).toFixed(2)} |`,
   )
+  if (p.cpuMicrosPerEvent && p.cpuByProcess) {
+    const parts = (cpu: Record<string, number>) =>
+      Object.entries(cpu)
+        .map(([name, micros]) => `${name} ${micros.toFixed(1)}`)
+        .join(', ')
+    lines.push(
+      `| machine CPU per event while throughput is measured, µs | ${p.cpuMicrosPerEvent.lookout.toFixed(1)} (${parts(p.cpuByProcess.lookout)}) | identity processors: ${p.cpuMicrosPerEvent.ceiling.toFixed(1)} (${parts(p.cpuByProcess.ceiling)}) | ${(p.cpuMicrosPerEvent.lookout / p.cpuMicrosPerEvent.ceiling).toFixed(2)}× |`,
+    )
+  }
   for (const l of p.latencies)
     lines.push(
       `| latency at ${fmt(l.rate)} events/s, production → alert | p50 ${fmt(l.alertP50)} ms, p99 ${fmt(l.alertP99)} ms | production → score: p50 ${fmt(l.scoreP50)} ms, p99 ${fmt(l.scoreP99)} ms | |`,
