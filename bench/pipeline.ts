@@ -4,6 +4,7 @@
 //   (BENCH_KAFKA_PORT: the broker's port, default 19692; BENCH_LATENCY_RATES: default 2000,10000;
 //   BENCH_ONLY=throughput|ceiling|latency: that part alone (ceiling: with the shape BENCH_SHAPE); BENCH_CPU_PROF=<dir>: CPU profiles of the services;
 //   BENCH_SERVICES_ROOT=<checkout>: run that checkout's services, e.g. an earlier version;
+//   BENCH_ONLY=versions BENCH_VERSIONS=<checkout>,<checkout>: their services take turns, throughput only;
 //   BENCH_PIPELINE_RUNS: throughput runs of Lookout, the ceiling and the peer, taking turns, default 3)
 // 1. Throughput: a backlog of phased events is processed; the rate at which scores appear
 //    is the highest rate the pipeline sustains. A first turn, not counted, warms the broker up
@@ -93,29 +94,35 @@ const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${pr
 const servicesRoot = process.env.BENCH_SERVICES_ROOT ?? root
 
 function startServices(bootstrap: string, prefix: string): ChildProcess[] {
-  return serviceNames.map((service) => {
-    const child = spawn(
-      process.execPath,
-      [
-        ...profile,
-        resolve(servicesRoot, 'src/cli/main.ts'),
-        'run',
-        service,
-        '--brokers',
-        bootstrap,
-        '--topics-prefix',
-        prefix,
-        `--${service}-port`,
-        '0',
-        '--alert-console',
-        'false',
-        '--log-level',
-        'warn',
-      ],
-      { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
-    )
-    return track(child)
-  })
+  return servicesOf(servicesRoot)(bootstrap, prefix)
+}
+
+/** The Lookout topology of the checkout at `checkout`. */
+function servicesOf(checkout: string): Topology {
+  return (bootstrap, prefix) =>
+    serviceNames.map((service) => {
+      const child = spawn(
+        process.execPath,
+        [
+          ...profile,
+          resolve(checkout, 'src/cli/main.ts'),
+          'run',
+          service,
+          '--brokers',
+          bootstrap,
+          '--topics-prefix',
+          prefix,
+          `--${service}-port`,
+          '0',
+          '--alert-console',
+          'false',
+          '--log-level',
+          'warn',
+        ],
+        { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
+      )
+      return track(child)
+    })
 }
 
 async function stopServices(children: ChildProcess[]): Promise<void> {
@@ -415,7 +422,26 @@ async function latency(
 
 const broker = await startBenchBroker()
 try {
-  if (process.env.BENCH_ONLY === 'throughput') {
+  if (process.env.BENCH_ONLY === 'versions') {
+    // BENCH_VERSIONS=<checkout>,<checkout>: their services take turns on this one broker, after
+    // a turn of the first that is not counted (it warms the broker up)
+    const checkouts = (process.env.BENCH_VERSIONS ?? '').split(',').filter(Boolean)
+    if (checkouts.length < 2) throw new Error('BENCH_VERSIONS must name two checkouts or more, separated by commas')
+    await throughput(broker.bootstrap, 'warm-up', servicesOf(checkouts[0]!))
+    const turns = new Map<string, Throughput[]>(checkouts.map((checkout) => [checkout, []]))
+    for (let run = 0; run < pipelineRuns; run++)
+      for (const checkout of checkouts) {
+        const turn = await throughput(broker.bootstrap, 'version', servicesOf(checkout))
+        turns.get(checkout)!.push(turn)
+        process.stdout.write(
+          `${checkout}: ${Math.round(turn.rate)} events/s; ${turn.cpuMicrosPerEvent.toFixed(1)} CPU-µs per event (${perProcess(turn.cpuByProcess)})\n`,
+        )
+      }
+    for (const [checkout, runs] of turns)
+      process.stdout.write(
+        `${checkout}, medians of ${runs.length}: ${Math.round(median(runs.map((r) => r.rate)))} events/s; ${median(runs.map((r) => r.cpuMicrosPerEvent)).toFixed(1)} CPU-µs per event (${perProcess(medianByProcess(runs))})\n`,
+      )
+  } else if (process.env.BENCH_ONLY === 'throughput') {
     const only = await throughput(broker.bootstrap, 'throughput', startServices)
     process.stdout.write(
       `sustained ${Math.round(only.rate)} events/s; ${only.cpuMicrosPerEvent.toFixed(1)} CPU-µs per event (${perProcess(only.cpuByProcess)}); steal ${only.stealSeconds.toFixed(1)} s\n`,
