@@ -427,7 +427,10 @@ try {
     // a turn of the first that is not counted (it warms the broker up)
     const checkouts = (process.env.BENCH_VERSIONS ?? '').split(',').filter(Boolean)
     if (checkouts.length < 2) throw new Error('BENCH_VERSIONS must name two checkouts or more, separated by commas')
-    await throughput(broker.bootstrap, 'warm-up', servicesOf(checkouts[0]!))
+    const warmUp = await throughput(broker.bootstrap, 'warm-up', servicesOf(checkouts[0]!))
+    process.stdout.write(
+      `warm-up turn (not counted), ${checkouts[0]}: ${Math.round(warmUp.rate)} events/s; ${warmUp.cpuMicrosPerEvent.toFixed(1)} CPU-µs per event (${perProcess(warmUp.cpuByProcess)})\n`,
+    )
     const turns = new Map<string, Throughput[]>(checkouts.map((checkout) => [checkout, []]))
     for (let run = 0; run < pipelineRuns; run++)
       for (const checkout of checkouts) {
@@ -489,7 +492,9 @@ async function runAll(bootstrap: string, installation: KafkaInstallation): Promi
     anomalyEvery: Math.max(1, Math.round(events / Math.max(1, sizes.anomalies.records))),
     alertEvery: Math.max(1, Math.round(sizes.anomalies.records / Math.max(1, sizes.alerts.records))),
   }
-  process.stderr.write(`lookout (warm-up turn): ${Math.round(warmUp.rate)} events/s; shape ${JSON.stringify(shape)}\n`)
+  process.stderr.write(
+    `lookout, warm-up turn (not counted): ${Math.round(warmUp.rate)} events/s; ${warmUp.cpuMicrosPerEvent.toFixed(1)} CPU-µs per event (${perProcess(warmUp.cpuByProcess)}); shape ${JSON.stringify(shape)}\n`,
+  )
   // the machine is shared and its speed drifts: Lookout and the ceiling take turns, and the
   // figures are the medians of BENCH_PIPELINE_RUNS runs of each (default 3)
   const lookoutRuns: Throughput[] = []
