@@ -31,7 +31,7 @@ export interface InputRecord<T> {
   value: T
   /** Broker/producer timestamp, ms. */
   timestamp: number
-  headers: Map<string, string>
+  headers: ReadonlyMap<string, string>
 }
 
 export interface OutputRecord {
@@ -251,9 +251,13 @@ function wakeableDelay(ms: number, onWake: (wake: () => void) => void): Promise<
   })
 }
 
-function headerMap(headers: Map<Buffer, Buffer> | undefined): Map<string, string> {
+/** The headers of every record that has none (most): one map, not one per record. */
+const noHeaders: ReadonlyMap<string, string> = new Map()
+
+function headerMap(headers: Map<Buffer, Buffer> | undefined): ReadonlyMap<string, string> {
+  if (headers === undefined || headers.size === 0) return noHeaders
   const map = new Map<string, string>()
-  if (headers) for (const [key, value] of headers) map.set(key.toString(), value.toString())
+  for (const [key, value] of headers) map.set(key.toString(), value.toString())
   return map
 }
 
