@@ -7,8 +7,7 @@
 //   node bench/stages.ts [events] [rounds]   (BENCH_STAGES_REPEATS: processes of each, default 5)
 // Writes bench/results/stages.json.
 import { spawnSync } from 'node:child_process'
-import { isBinaryEnriched } from '../src/core/pipeline/enriched-record.ts'
-import { decodeEnriched } from '../src/core/pipeline/events.ts'
+import { decodeEnriched, isBinaryEnriched } from '../src/core/pipeline/enriched-record.ts'
 import { PhasedGenerator } from '../src/core/sources/phased.ts'
 import type { InputRecord, OutputRecord, Processor } from '../src/kafka/processor.ts'
 import { StateStore } from '../src/kafka/state-store.ts'

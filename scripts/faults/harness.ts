@@ -20,7 +20,8 @@ import {
   stopCluster,
 } from '../../src/broker/local.ts'
 import { type Alert, decideAlert, type EntityAlertState } from '../../src/core/alerts.ts'
-import { decodeEnriched, type ScoredEvent } from '../../src/core/pipeline/events.ts'
+import { decodeEnriched } from '../../src/core/pipeline/enriched-record.ts'
+import type { ScoredEvent } from '../../src/core/pipeline/events.ts'
 import { Random } from '../../src/core/random.ts'
 import { PhasedGenerator } from '../../src/core/sources/phased.ts'
 import { catalogueTopics, connectAdmin, ensureTopics } from '../../src/kafka/admin.ts'

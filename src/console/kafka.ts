@@ -4,8 +4,7 @@
 // (records and time), so a request can never scan a topic without end.
 
 import { type Admin, ConfigResourceTypes, FetchIsolationLevels, type Message, murmur2 } from '@platformatic/kafka'
-import { isBinaryEnriched } from '../core/pipeline/enriched-record.ts'
-import { decodeEnriched } from '../core/pipeline/events.ts'
+import { decodeEnriched, isBinaryEnriched } from '../core/pipeline/enriched-record.ts'
 import type { KafkaContext } from '../kafka/context.ts'
 import { type BufferProducer, createProducer } from '../kafka/producer.ts'
 import { forEachInRanges, type PartitionRange } from '../kafka/range.ts'

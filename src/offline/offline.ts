@@ -18,14 +18,8 @@ import { SeriesDetector } from '../core/anomaly/series.ts'
 import type { LookoutEvent } from '../core/events.ts'
 import { type EventKind, isEventKind } from '../core/features/index.ts'
 import { detectorNames, kindOf, type RuleOptions, registeredKinds, registerSchema } from '../core/kinds.ts'
-import {
-  decodeEnriched,
-  decodeEvent,
-  type EnrichedEvent,
-  enrich,
-  entityKeyOf,
-  type ScoredEvent,
-} from '../core/pipeline/events.ts'
+import { decodeEnriched } from '../core/pipeline/enriched-record.ts'
+import { decodeEvent, type EnrichedEvent, enrich, entityKeyOf, type ScoredEvent } from '../core/pipeline/events.ts'
 import { type LoadedModel, PartitionScorer } from '../core/pipeline/scorer.ts'
 import { type CompiledSchema, declaredFromCsv, declaredFromJson, setPath } from '../core/schemas/compile.ts'
 import { parseTimestamp } from '../core/sources/metrics.ts'

@@ -63,7 +63,7 @@ export function alertProcessor(
   })
   return {
     name: 'alert',
-    decode: decodeWithLabels(topicName(topicPrefix, 'labels'), decodeScored),
+    decode: decodeWithLabels(topicName(topicPrefix, 'labels'), (value) => decodeScored(value.toString())),
     process(records, { store }) {
       const outputs: OutputRecord[] = []
       for (const record of records) {

@@ -72,7 +72,7 @@ export function driftProcessor(
   const changelog = changelogTopic(options.topicPrefix, 'lookout-drift', 'state')
   return {
     name: 'drift',
-    decode: decodeWithLabels(topicName(options.topicPrefix, 'labels'), decodeScored),
+    decode: decodeWithLabels(topicName(options.topicPrefix, 'labels'), (value) => decodeScored(value.toString())),
     process(records, { partition, store }) {
       const outputs: OutputRecord[] = []
       const monitors = new Map<EventKind, DriftMonitor>()

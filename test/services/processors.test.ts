@@ -4,7 +4,8 @@
 // is tested against the broker in test/kafka/processor.kafka.test.ts.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { decodeEnriched, type ScoredEvent } from '../../src/core/pipeline/events.ts'
+import { decodeEnriched } from '../../src/core/pipeline/enriched-record.ts'
+import type { ScoredEvent } from '../../src/core/pipeline/events.ts'
 import type { LoadedModel } from '../../src/core/pipeline/scorer.ts'
 import { ShadowJudges, type ShadowVerdict } from '../../src/core/pipeline/shadow.ts'
 import { PhasedGenerator } from '../../src/core/sources/phased.ts'

@@ -1,5 +1,6 @@
-// The binary form of an enriched-features record. Enrich writes it; everything that reads the
-// topic also reads the JSON form (a record written before this form existed, or by hand).
+// An enriched-features record: the binary form enrich writes, and `decodeEnriched`, which reads
+// it and the JSON form (a record written before this form existed, or by hand). Node-only (it
+// works on Buffers); the shapes are in ./events.ts, which the console's pages share.
 //
 // Layout (little-endian):
 //   0x00 0x01                      marker and version (JSON text never starts with a NUL byte)
@@ -12,6 +13,7 @@
 // Features travel as the doubles they are: writing and parsing 17 numbers as decimal text was
 // half of the record's JSON cost, and the values read back are the same bits either way.
 import type { LookoutEvent } from '../events.ts'
+import { featureKindOf, isEventKind } from '../features/index.ts'
 import type { EnrichedEvent } from './events.ts'
 
 const marker = 0x00
@@ -116,4 +118,26 @@ export function readBinaryEnriched(value: Buffer): EnrichedEvent {
     features,
     event,
   }
+}
+
+/**
+ * Parses an enriched event (a record of enriched-features: the binary form enrich writes, or
+ * JSON); throws an Error whose message is the dead-letter reason.
+ */
+export function decodeEnriched(value: Buffer | string): EnrichedEvent {
+  let event: EnrichedEvent
+  if (typeof value !== 'string' && isBinaryEnriched(value)) event = readBinaryEnriched(value)
+  else {
+    try {
+      event = JSON.parse(value.toString()) as EnrichedEvent
+    } catch (error) {
+      throw new Error(`not JSON nor a binary enriched record: ${(error as Error).message}`)
+    }
+  }
+  if (!isEventKind(event?.kind)) throw new Error(`unknown kind ${JSON.stringify(event?.kind)}`)
+  const expected = featureKindOf(event.kind)!.schema.names.length
+  if (!Array.isArray(event.features) || event.features.length !== expected)
+    throw new Error(`features must be an array of ${expected} numbers for kind ${event.kind}`)
+  if (typeof event.id !== 'string' || typeof event.entity !== 'string') throw new Error('id and entity must be strings')
+  return event
 }

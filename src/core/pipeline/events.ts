@@ -1,9 +1,8 @@
 // Decoding and validation of incoming events, and the shapes of enriched and scored events.
 import type { Contribution } from '../anomaly/detector.ts'
 import type { LookoutEvent } from '../events.ts'
-import { type EventKind, entityKeyOf, extractFeatures, featureKindOf, isEventKind } from '../features/index.ts'
+import { type EventKind, entityKeyOf, extractFeatures, isEventKind } from '../features/index.ts'
 import { kindOf, registeredKinds } from '../kinds.ts'
-import { isBinaryEnriched, readBinaryEnriched } from './enriched-record.ts'
 
 /** An event with its entity's features, as written to `enriched-features`. */
 export interface EnrichedEvent {
@@ -107,31 +106,9 @@ export function firstNonFinite(features: readonly number[]): number {
   return -1
 }
 
-/**
- * Parses an enriched event (a record of enriched-features: the binary form enrich writes, or
- * JSON); throws an Error whose message is the dead-letter reason.
- */
-export function decodeEnriched(value: Buffer | string): EnrichedEvent {
-  let event: EnrichedEvent
-  if (typeof value !== 'string' && isBinaryEnriched(value)) event = readBinaryEnriched(value)
-  else {
-    try {
-      event = JSON.parse(value.toString()) as EnrichedEvent
-    } catch (error) {
-      throw new Error(`not JSON nor a binary enriched record: ${(error as Error).message}`)
-    }
-  }
-  if (!isEventKind(event?.kind)) throw new Error(`unknown kind ${JSON.stringify(event?.kind)}`)
-  const expected = featureKindOf(event.kind)!.schema.names.length
-  if (!Array.isArray(event.features) || event.features.length !== expected)
-    throw new Error(`features must be an array of ${expected} numbers for kind ${event.kind}`)
-  if (typeof event.id !== 'string' || typeof event.entity !== 'string') throw new Error('id and entity must be strings')
-  return event
-}
-
 /** Parses a scored event (a record of anomaly-scores or anomalies); throws an Error whose message is the dead-letter reason. */
-export function decodeScored(value: Buffer | string): ScoredEvent {
-  const event = JSON.parse(typeof value === 'string' ? value : value.toString()) as ScoredEvent
+export function decodeScored(text: string): ScoredEvent {
+  const event = JSON.parse(text) as ScoredEvent
   if (
     typeof event?.id !== 'string' ||
     typeof event.entity !== 'string' ||
