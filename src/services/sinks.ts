@@ -177,6 +177,9 @@ export interface DispatcherOptions {
 /** Most alerts a sink delivers before it commits their offsets. */
 const commitEvery = 500
 
+/** How long each step of stopping a sink may take before it is left behind. */
+const stopStepMs = 10_000
+
 const metricCache = new WeakMap<Registry, { delivered: Counter; failures: Counter; pending: Gauge }>()
 function sinkMetrics(registry: Registry | undefined) {
   const existing = registry && metricCache.get(registry)
@@ -369,11 +372,27 @@ export class SinkDispatcher {
   async stop(): Promise<void> {
     this.#running = false
     this.#abort.abort()
-    await this.#stream?.close().catch(() => {})
+    // each step is bounded: a broker that stops answering (a commit or a join left without a
+    // reply) must not keep the alert service from stopping; an alert delivered but not
+    // committed is delivered again, with the same idempotency key, by the next consumer
+    await this.#bounded('closing the alerts stream', this.#stream?.close())
     // a consumer still joining its group finishes joining first (see closeAfterJoin), then closes
-    await closeAfterJoin(this.#consumer, this.#joining)
-    await this.#loop
-    await this.#stream?.close().catch(() => {})
-    await this.#consumer?.close().catch(() => {})
+    await this.#bounded('closing the consumer', closeAfterJoin(this.#consumer, this.#joining))
+    await this.#bounded('the delivery loop', this.#loop)
+    await this.#bounded('closing the alerts stream', this.#stream?.close())
+    await this.#bounded('closing the consumer', this.#consumer?.close())
+  }
+
+  /** Waits for `step` at most `stopStepMs`; a step that does not end in time is logged and left. */
+  async #bounded(name: string, step: Promise<unknown> | undefined): Promise<void> {
+    if (step === undefined) return
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), stopStepMs)
+    })
+    const outcome = await Promise.race([step.catch(() => undefined), late])
+    clearTimeout(timer)
+    if (outcome === 'late')
+      log.warn(`sink ${this.sink.name}: ${name} did not end within ${stopStepMs} ms while stopping; left behind`)
   }
 }
