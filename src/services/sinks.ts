@@ -172,13 +172,15 @@ export interface DispatcherOptions {
   retryBaseMs?: number
   retryMaxMs: number
   registry?: Registry
+  /** How long each step of stopping may take before it is left behind (default 10 s). */
+  stopStepMs?: number
 }
 
 /** Most alerts a sink delivers before it commits their offsets. */
 const commitEvery = 500
 
-/** How long each step of stopping a sink may take before it is left behind. */
-const stopStepMs = 10_000
+/** How long each step of stopping a sink may take before it is left behind, by default. */
+const defaultStopStepMs = 10_000
 
 const metricCache = new WeakMap<Registry, { delivered: Counter; failures: Counter; pending: Gauge }>()
 function sinkMetrics(registry: Registry | undefined) {
@@ -386,6 +388,7 @@ export class SinkDispatcher {
   /** Waits for `step` at most `stopStepMs`; a step that does not end in time is logged and left. */
   async #bounded(name: string, step: Promise<unknown> | undefined): Promise<void> {
     if (step === undefined) return
+    const stopStepMs = this.#options.stopStepMs ?? defaultStopStepMs
     let timer: NodeJS.Timeout | undefined
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), stopStepMs)
