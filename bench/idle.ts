@@ -8,19 +8,17 @@
 // Each topology starts on its own topics, is given 12 s to join its groups and settle, then the
 // CPU time of the broker and of each service over `seconds` is read from /proc (Linux).
 // Writes bench/results/idle.json.
-import { type ChildProcess, spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { loadConfig } from '../src/config/load.ts'
 import { catalogueTopics, connectAdmin, ensureTopics } from '../src/kafka/admin.ts'
 import { kafkaContext } from '../src/kafka/context.ts'
-import { root, startBenchBroker } from './lib/broker.ts'
+import { startBenchBroker } from './lib/broker.ts'
 import type { StageShape } from './lib/identity-service.ts'
 import { writeResults } from './lib/results.ts'
+import { identityServices, lookoutServices, processCpuSeconds, stopServices, type Topology } from './lib/services.ts'
 
 const seconds = Number(process.argv[2] ?? 10)
 const settleMs = 12_000
-const ticksPerSecond = 100
 
 /** Pids of the processes whose command line contains `text` (this one left out). */
 function pidsWith(text: string): number[] {
@@ -37,17 +35,6 @@ function pidsWith(text: string): number[] {
   return pids
 }
 
-/** CPU seconds (user + system) a process has used so far, or 0 once it has ended. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
-  } catch {
-    return 0
-  }
-}
-
 // identity services write records of these sizes; idle, they write none
 const shape: StageShape = {
   bytes: { enrichedFeatures: 539, anomalyScores: 366, anomalies: 607, alerts: 592 },
@@ -55,46 +42,16 @@ const shape: StageShape = {
   alertEvery: 5,
 }
 
-const topologies: Record<string, (bootstrap: string, prefix: string) => ChildProcess[]> = {
+const topologies: Record<string, Topology> = {
   'no services': () => [],
-  'Lookout (enrich, score, alert)': (bootstrap, prefix) =>
-    (['enrich', 'score', 'alert'] as const).map((service) =>
-      spawn(
-        process.execPath,
-        [
-          resolve(root, 'src/cli/main.ts'),
-          'run',
-          service,
-          '--brokers',
-          bootstrap,
-          '--topics-prefix',
-          prefix,
-          `--${service}-port`,
-          '0',
-          '--alert-console',
-          'false',
-          '--log-level',
-          'warn',
-        ],
-        { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
-      ),
-    ),
-  'identity processors (bench/lib/identity-service.ts)': (bootstrap, prefix) =>
-    (['enrich', 'score', 'alert'] as const).map((stage) =>
-      spawn(
-        process.execPath,
-        [resolve(root, 'bench/lib/identity-service.ts'), stage, bootstrap, prefix, JSON.stringify(shape)],
-        { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
-      ),
-    ),
+  'Lookout (enrich, score, alert)': lookoutServices(),
+  'identity processors (bench/lib/identity-service.ts)': identityServices(shape),
 }
 
 const broker = await startBenchBroker()
-const port = broker.bootstrap.split(':').pop()!
-const brokerPid = pidsWith(`broker-${port}`).find((pid) =>
-  readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('java'),
-)
-if (brokerPid === undefined) throw new Error(`no java process of the broker on port ${port} found in /proc`)
+const brokerPid = broker.pid
+if (brokerPid === undefined)
+  throw new Error(`the broker at ${broker.bootstrap} was already running: its process is not known`)
 const results: { topology: string; brokerSeconds: number; servicesSeconds: number[] }[] = []
 try {
   for (const [topology, start] of Object.entries(topologies)) {
@@ -108,25 +65,16 @@ try {
       await new Promise((done) => setTimeout(done, settleMs))
       // the services' own processes (a launcher may stand between them and this one)
       const services = pidsWith(prefix)
-      const brokerFrom = cpuSeconds(brokerPid)
-      const servicesFrom = services.map(cpuSeconds)
+      const brokerFrom = processCpuSeconds(brokerPid)
+      const servicesFrom = services.map(processCpuSeconds)
       await new Promise((done) => setTimeout(done, seconds * 1000))
       results.push({
         topology,
-        brokerSeconds: cpuSeconds(brokerPid) - brokerFrom,
-        servicesSeconds: services.map((pid, i) => cpuSeconds(pid) - servicesFrom[i]!),
+        brokerSeconds: processCpuSeconds(brokerPid) - brokerFrom,
+        servicesSeconds: services.map((pid, i) => processCpuSeconds(pid) - servicesFrom[i]!),
       })
     } finally {
-      await Promise.all(
-        children.map(
-          (child) =>
-            new Promise<void>((done) => {
-              if (child.exitCode !== null) return done()
-              child.once('exit', () => done())
-              child.kill('SIGTERM')
-            }),
-        ),
-      )
+      await stopServices(children)
     }
   }
 } finally {

@@ -36,6 +36,14 @@ import { root, startBenchBroker } from './lib/broker.ts'
 import type { StageShape } from './lib/identity-service.ts'
 import { kafkaConsumerPerf, kafkaProducerPerf } from './lib/kafka-tools.ts'
 import { benchPython, writeResults } from './lib/results.ts'
+import {
+  identityServices,
+  lookoutServices,
+  processCpuSeconds,
+  serviceNames,
+  stopServices,
+  type Topology,
+} from './lib/services.ts'
 import { median } from './lib/stats.ts'
 
 const backlog = Number(process.argv[2] ?? 200_000)
@@ -59,8 +67,6 @@ async function setup(bootstrap: string, prefix: string): Promise<KafkaContext> {
   return context
 }
 
-type Topology = (bootstrap: string, prefix: string) => ChildProcess[]
-
 /** Every service process started; any still running when the bench ends (an error) is killed. */
 const children = new Set<ChildProcess>()
 process.once('exit', () => {
@@ -73,20 +79,6 @@ function track(child: ChildProcess): ChildProcess {
   return child
 }
 
-/** The identity topology: every stage writes records of the shape's sizes and computes nothing. */
-function identityServices(shape: StageShape): Topology {
-  return (bootstrap, prefix) =>
-    serviceNames.map((stage) =>
-      track(
-        spawn(
-          process.execPath,
-          [...profile, resolve(root, 'bench/lib/identity-service.ts'), stage, bootstrap, prefix, JSON.stringify(shape)],
-          { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
-        ),
-      ),
-    )
-}
-
 /** BENCH_CPU_PROF=<dir>: each service writes a CPU profile there (node --cpu-prof) when it stops. */
 const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
 
@@ -97,45 +89,14 @@ function startServices(bootstrap: string, prefix: string): ChildProcess[] {
   return servicesOf(servicesRoot)(bootstrap, prefix)
 }
 
-/** The Lookout topology of the checkout at `checkout`. */
+/** The Lookout topology of the checkout at `checkout`, its processes tracked. */
 function servicesOf(checkout: string): Topology {
-  return (bootstrap, prefix) =>
-    serviceNames.map((service) => {
-      const child = spawn(
-        process.execPath,
-        [
-          ...profile,
-          resolve(checkout, 'src/cli/main.ts'),
-          'run',
-          service,
-          '--brokers',
-          bootstrap,
-          '--topics-prefix',
-          prefix,
-          `--${service}-port`,
-          '0',
-          '--alert-console',
-          'false',
-          '--log-level',
-          'warn',
-        ],
-        { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
-      )
-      return track(child)
-    })
+  return (bootstrap, prefix) => lookoutServices(checkout, profile)(bootstrap, prefix).map(track)
 }
 
-async function stopServices(children: ChildProcess[]): Promise<void> {
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((done) => {
-          if (child.exitCode !== null) return done()
-          child.once('exit', () => done())
-          child.kill('SIGTERM')
-        }),
-    ),
-  )
+/** The identity topology with records of `shape`, its processes tracked. */
+function identityTopology(shape: StageShape): Topology {
+  return (bootstrap, prefix) => identityServices(shape, profile)(bootstrap, prefix).map(track)
 }
 
 async function produceBacklog(context: KafkaContext, count: number): Promise<void> {
@@ -168,28 +129,12 @@ function machineCpu(): { busy: number; steal: number } {
   return { busy: (user + nice + system + irq + softirq) / hz, steal: steal / hz }
 }
 
-/** CPU time (user + system) of process `pid` so far, in seconds (/proc/<pid>/stat; Linux), or NaN. */
-function processCpu(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // the fields after the command name, which is in parentheses and may hold spaces
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  } catch {
-    return Number.NaN
-  }
-}
-
-/** Both topologies start their services in this order. */
-const serviceNames = ['enrich', 'score', 'alert'] as const
-
 /** The CPU time so far of the broker, each service (by name) and this process (the counting consumer), s. */
 function processesCpu(services: ChildProcess[]): Record<string, number> {
   const { user, system } = process.cpuUsage()
-  const cpu: Record<string, number> = { broker: processCpu(broker.pid) }
+  const cpu: Record<string, number> = { broker: processCpuSeconds(broker.pid) }
   services.forEach((child, i) => {
-    cpu[serviceNames[i] ?? `service ${i}`] = processCpu(child.pid)
+    cpu[serviceNames[i] ?? `service ${i}`] = processCpuSeconds(child.pid)
   })
   cpu.counter = (user + system) / 1e6
   return cpu
@@ -452,7 +397,7 @@ try {
   } else if (process.env.BENCH_ONLY === 'ceiling') {
     // the identity topology alone, with the record sizes and anomaly rates of BENCH_SHAPE (JSON)
     const shape = JSON.parse(process.env.BENCH_SHAPE ?? '') as StageShape
-    const only = await throughput(broker.bootstrap, 'identity', identityServices(shape))
+    const only = await throughput(broker.bootstrap, 'identity', identityTopology(shape))
     process.stdout.write(
       `ceiling ${Math.round(only.rate)} events/s; ${only.cpuMicrosPerEvent.toFixed(1)} CPU-µs per event (${perProcess(only.cpuByProcess)}); steal ${only.stealSeconds.toFixed(1)} s\n`,
     )
@@ -502,7 +447,7 @@ async function runAll(bootstrap: string, installation: KafkaInstallation): Promi
   const peerRuns: (Record<string, unknown> & { rate: number })[] = []
   for (let run = 0; run < pipelineRuns; run++) {
     lookoutRuns.push(await throughput(bootstrap, 'lookout', startServices))
-    ceilingRuns.push(await throughput(bootstrap, 'identity', identityServices(shape)))
+    ceilingRuns.push(await throughput(bootstrap, 'identity', identityTopology(shape)))
     peerRuns.push(await pythonPeer(bootstrap))
     process.stderr.write(
       `run ${run + 1}: lookout ${Math.round(lookoutRuns[run]!.rate)} events/s, identity ${Math.round(ceilingRuns[run]!.rate)} events/s, python peer ${Math.round(peerRuns[run]!.rate)} events/s\n`,
