@@ -2,11 +2,12 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { LookoutEvent } from '../../../src/core/events.ts'
 import { decodeEnriched, encodeEnriched, isBinaryEnriched } from '../../../src/core/pipeline/enriched-record.ts'
-import { type EnrichedEvent, enrich, entityKeyOf } from '../../../src/core/pipeline/events.ts'
+import type { EnrichedEvent } from '../../../src/core/pipeline/events.ts'
 import { MetricGenerator } from '../../../src/core/sources/metrics.ts'
 import { PaymentGenerator } from '../../../src/core/sources/payments.ts'
 import { PhasedGenerator } from '../../../src/core/sources/phased.ts'
 import { PointGenerator } from '../../../src/core/sources/points.ts'
+import { OfflinePipeline } from '../../../src/offline/offline.ts'
 
 /** Events of every built-in kind, enriched in order as the enrich service would. */
 function enrichedOfEveryKind(): EnrichedEvent[] {
@@ -18,13 +19,8 @@ function enrichedOfEveryKind(): EnrichedEvent[] {
   const events: LookoutEvent[] = []
   for (let i = 0; i < 400; i++)
     events.push(phased.next(start / 1000), payments.next(start / 1000), points.next(start + i * 10), metrics.next())
-  const states = new Map<string, unknown>()
-  return events.map((event) => {
-    const entity = entityKeyOf(event)
-    const { enriched, nextState } = enrich(event, states.get(entity))
-    states.set(entity, nextState)
-    return enriched
-  })
+  const pipeline = new OfflinePipeline({ partitions: 1 })
+  return events.map((event) => pipeline.enrich(event))
 }
 
 const all = enrichedOfEveryKind()
