@@ -422,8 +422,8 @@ async function runAll(bootstrap: string, installation: KafkaInstallation): Promi
   const baseline = await kafkaProducerPerf(installation, bootstrap, 'bench-baseline', 300_000, 300)
   const consumerBaseline = await kafkaConsumerPerf(installation, bootstrap, 'bench-baseline', 300_000)
   // a first turn, not counted: it measures the record sizes the ceiling writes, and warms the
-  // broker up (its JIT compiles the transactional paths: in a first turn on a fresh broker, the
-  // broker took 37 µs of CPU per event, in the turns after it 12–18 µs)
+  // broker up (its JIT compiles the transactional paths; the README gives the broker's CPU per
+  // event in a first turn and in the turns after it)
   const warmUp = await throughput(bootstrap, 'lookout', startServices)
   const sizes = await topicSizes(warmUp)
   const events = sizes.rawTransactions.records
