@@ -2,7 +2,7 @@
 // transitions, drift events, retraining requests, new versions, shadows, promotions and
 // rollbacks marked on it and listed below; the model registry with metrics, parent and
 // training range; promote and roll back (token).
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { ApiError, api, formatNumber, formatTime, formatValue } from './api.ts'
 import { Chart } from './chart.tsx'
 import './models.css'
@@ -69,13 +69,18 @@ export function ModelsPage() {
   const [error, setError] = useState('')
   const [status, setStatus] = useState<{ ok: boolean; text: string } | null>(null)
   const [busy, setBusy] = useState(false)
+  const refreshes = useRef(0)
 
   const refresh = async () => {
+    // a refresh that started earlier (the 3 s timer's) may answer after a later one (an
+    // action's): only the latest started sets what the page shows
+    const request = ++refreshes.current
     try {
       const [nextTimeline, nextModels] = await Promise.all([
         api<TimelineView>('/api/timeline'),
         api<Models>('/api/models'),
       ])
+      if (request !== refreshes.current) return
       setTimeline(nextTimeline)
       setModels(nextModels)
       setError('')
@@ -97,8 +102,9 @@ export function ModelsPage() {
         method: 'POST',
         body: JSON.stringify(body),
       })
-      setStatus({ ok: true, text: done(answer.model) })
+      // the table first, so that the status never stands beside the rows from before
       await refresh()
+      setStatus({ ok: true, text: done(answer.model) })
     } catch (e) {
       const status = e instanceof ApiError ? ` (${e.status})` : ''
       setStatus({ ok: false, text: `${(e as Error).message}${status}` })

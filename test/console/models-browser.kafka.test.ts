@@ -93,6 +93,10 @@ after(async () => {
 const rowState = (version: string) =>
   page.getAttribute(`[data-testid="models"] tr[data-version="${version}"]`, 'data-state')
 
+/** Waits until the models table shows `version` in `state` (the table refreshes after an action's answer). */
+const waitForRow = (version: string, state: string) =>
+  page.waitForSelector(`[data-testid="models"] tr[data-version="${version}"][data-state="${state}"]`)
+
 const waitForEvent = (type: string, text: string) =>
   page.waitForSelector(`[data-testid="timeline-events"] tr[data-type="${type}"]:has-text("${text}")`)
 
@@ -127,8 +131,8 @@ test('drift and models: promote refused without the token, done with it, rolled 
   await page.waitForSelector('[data-testid="token-state"]:has-text("write access")')
   await page.click('[data-testid="promote-transaction-v2"]')
   await page.waitForSelector('[data-testid="model-action-status"]:has-text("transaction-v2 is live for transaction")')
-  assert.equal(await rowState('transaction-v2'), 'live')
-  assert.equal(await rowState('transaction-v1'), 'inactive')
+  await waitForRow('transaction-v2', 'live')
+  await waitForRow('transaction-v1', 'inactive')
   await waitForEvent('promotion', 'transaction-v2 promoted to live (console promote)')
   assert.ok(Number(await page.getAttribute('[data-testid="timeline-events"]', 'data-count')) > eventsBefore)
   assert.ok(Number(await page.getAttribute('[data-testid="score-timeline"]', 'data-markers')) > eventsBefore)
@@ -138,7 +142,8 @@ test('drift and models: promote refused without the token, done with it, rolled 
   await page.waitForSelector(
     '[data-testid="model-action-status"]:has-text("rolled back: transaction-v1 is live for transaction")',
   )
-  assert.equal(await rowState('transaction-v1'), 'live')
+  await waitForRow('transaction-v1', 'live')
+  await waitForRow('transaction-v2', 'inactive')
   await waitForEvent('rollback', 'rolled back: transaction-v1 live again (console rollback)')
   // nothing earlier to roll back to: the page says why
   await page.click('[data-testid="rollback-transaction"]')

@@ -55,12 +55,19 @@ function startAggregator(env: Record<string, string> = {}, prefix = context.topi
     ],
     { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } },
   )
+  const index = children.length
+  logTails[index] = ''
   child.stderr?.on('data', (chunk: Buffer) => {
     if (process.env.TEST_VERBOSE) process.stderr.write(`[aggregate] ${chunk}`)
+    logTails[index] = `${logTails[index] ?? ''}${chunk}`.slice(-3_000)
   })
   children.push(child)
   return child
 }
+
+/** The end of each aggregator's log, for a failure's message (the log is shown with TEST_VERBOSE only). */
+const logTails: string[] = []
+const aggregatorLogs = () => logTails.map((tail, i) => `--- aggregator ${i + 1}, last lines:\n${tail}`).join('\n')
 
 async function waitForLog(child: ChildProcess, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
   await new Promise<void>((resolvePromise, reject) => {
@@ -174,7 +181,9 @@ test('payments with a 7-day backfill through aggregate, SIGKILLed mid-stream: fi
   const finals = new Map<string, Final>()
   const twice: string[] = []
   const pending = new Set(mustClose)
+  let read = 0
   await follow(windowTopic, 180_000, (text) => {
+    read++
     const value = JSON.parse(text) as Final
     if (!value.final) return false
     const key = `${value.aggregation}|${value.key}|${value.windowStart}`
@@ -185,7 +194,11 @@ test('payments with a 7-day backfill through aggregate, SIGKILLed mid-stream: fi
   })
   assert.deepEqual(twice, [], 'no window closed twice')
   const missing = mustClose.filter((key) => !finals.has(key))
-  assert.deepEqual(missing.slice(0, 5), [], `${missing.length} windows never closed`)
+  assert.deepEqual(
+    missing.slice(0, 5),
+    [],
+    `${missing.length} windows never closed (${read} window records read, ${finals.size} final)\n${aggregatorLogs()}`,
+  )
 
   const late = (await readTopic(topicName(context.topicPrefix, 'lateEvents'), { timeoutMs: 5_000 })).map(
     (record) => JSON.parse(record.value) as { aggregation: string; key: string; windowStart: string; id: string },
