@@ -32,7 +32,7 @@ if (existsSync(resultsDir))
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
 const machineText = (m: Machine) =>
-  `${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB; Node ${m.node}, Kafka ${m.kafka}; load average ${m.load}`
+  `${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB; Node ${m.node}, Kafka ${m.kafka}${m.brokerCompiler ? ` (broker JIT: ${m.brokerCompiler})` : ''}; load average ${m.load}`
 
 const lines: string[] = [
   '# Benchmarks',

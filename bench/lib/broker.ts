@@ -1,4 +1,5 @@
 // A local broker for benchmarks: started on its own port and fresh storage, stopped at the end.
+// BENCH_BROKER_COMPILER=tiered gives it the JVM's default compilers (see broker.compiler).
 import { rmSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { findInstallation, type KafkaInstallation } from '../../src/broker/install.ts'
@@ -22,6 +23,7 @@ export async function startBenchBroker(port = Number(process.env.BENCH_KAFKA_POR
     controllerPort: 0,
     kafkaVersion: '4.1.1',
     heap: '2g',
+    compiler: process.env.BENCH_BROKER_COMPILER === 'tiered' ? 'tiered' : 'c1',
     startTimeoutMs: 120_000,
     stopTimeoutMs: 20_000,
   }

@@ -12,6 +12,8 @@ export interface Machine {
   memoryGb: number
   node: string
   kafka: string
+  /** The local broker's JIT compilers (broker.compiler; BENCH_BROKER_COMPILER); absent in results written before it. */
+  brokerCompiler?: 'c1' | 'tiered'
   /** 1-minute load average when the figures were written: other work shares the machine. */
   load: number
 }
@@ -23,6 +25,7 @@ export function machine(): Machine {
     memoryGb: Math.round(totalmem() / 2 ** 30),
     node: process.versions.node,
     kafka: '4.1.1',
+    brokerCompiler: process.env.BENCH_BROKER_COMPILER === 'tiered' ? 'tiered' : 'c1',
     load: Math.round(loadavg()[0]! * 100) / 100,
   }
 }

@@ -9,6 +9,7 @@ export function localBrokerOptions(config: Config): LocalBrokerOptions {
     controllerPort: config['broker.controllerPort'],
     kafkaVersion: config['broker.kafkaVersion'],
     heap: config['broker.heap'],
+    compiler: config['broker.compiler'],
     startTimeoutMs: config['broker.startTimeoutMs'],
     stopTimeoutMs: config['broker.stopTimeoutMs'],
   }

@@ -1,7 +1,7 @@
 // The local broker as a user drives it: `lookout broker start|status|stop`, and every
 // start-up failure with its message.
 import assert from 'node:assert/strict'
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -12,6 +12,12 @@ import { cleanEnv, root, runCli } from '../helpers/cli.ts'
 const dataDir = resolve(root, '.lookout')
 const scratch = mkdtempSync(join(tmpdir(), 'lookout-broker-test-'))
 after(() => rmSync(scratch, { recursive: true, force: true }))
+
+/** The command line of the running local broker on `port` (from its pid file). */
+function brokerCommandLine(port: string): string {
+  const pid = readFileSync(resolve(dataDir, `broker-${port}`, 'broker.pid'), 'utf8').trim()
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')
+}
 
 test('parses Java versions old and new', () => {
   assert.equal(parseJavaMajor('openjdk version "17.0.15" 2025-04-15'), 17)
@@ -32,6 +38,8 @@ test('lookout broker start, status and stop drive a real broker; a warm start in
   const status = await runCli(['broker', 'status', ...args], { env: cleanEnv() })
   assert.equal(status.code, 0, status.stderr)
   assert.match(status.stdout, /running, healthy/)
+  // broker.compiler: C1 alone by default
+  assert.match(brokerCommandLine(port), /-XX:TieredStopAtLevel=1/)
 
   const stop = await runCli(['broker', 'stop', ...args], { env: cleanEnv() })
   assert.equal(stop.code, 0, stop.stderr)
@@ -41,9 +49,10 @@ test('lookout broker start, status and stop drive a real broker; a warm start in
   assert.equal(stopped.code, 3)
   assert.match(stopped.stdout, /broker: stopped/)
 
-  // jars installed and storage formatted: this is the warm start
-  const warm = await runCli(['broker', 'start', ...args], { env: cleanEnv() })
+  // jars installed and storage formatted: this is the warm start, with the JVM's own compilers
+  const warm = await runCli(['broker', 'start', ...args, '--broker-compiler', 'tiered'], { env: cleanEnv() })
   assert.equal(warm.code, 0, warm.stderr)
+  assert.doesNotMatch(brokerCommandLine(port), /TieredStopAtLevel/)
   const seconds = Number(/in ([\d.]+) s/.exec(warm.stdout)?.[1])
   process.stdout.write(`warm start of the local broker: ${seconds} s\n`)
   // a warm start neither downloads nor formats again (its time is printed, not asserted: this

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { localBrokerOptions } from '../../src/cli/cluster.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import type { LookoutError } from '../../src/errors.ts'
 
@@ -48,6 +49,19 @@ test('an invalid value names the setting, where it came from, the value and what
   assert.throws(
     () => loadConfig({ env: {}, flags: { 'producer.compression': 'brotli' } }),
     /producer\.compression \(--producer-compression\): "brotli"/,
+  )
+})
+
+test("broker.compiler: C1 alone by default, the JVM's tiered compilers when asked, nothing else", () => {
+  assert.equal(localBrokerOptions(loadConfig({ env: {} })).compiler, 'c1')
+  assert.equal(localBrokerOptions(loadConfig({ env: { LOOKOUT_BROKER_COMPILER: 'tiered' } })).compiler, 'tiered')
+  assert.throws(
+    () => loadConfig({ env: { LOOKOUT_BROKER_COMPILER: 'c2' } }),
+    (error: LookoutError) => {
+      assert.match(error.message, /broker\.compiler \(LOOKOUT_BROKER_COMPILER\): "c2" is not allowed/)
+      assert.match(error.describe(), /c1 or tiered/)
+      return true
+    },
   )
 })
 
