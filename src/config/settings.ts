@@ -85,7 +85,7 @@ const coreSettings = {
   }),
   'broker.compiler': setting({
     description:
-      "JIT compilers of the local broker's JVM: c1 (-XX:TieredStopAtLevel=1: quick compiles; under load the broker used about 40% less CPU in its first minutes) or tiered (the JVM's default, C1 then C2: faster code after minutes of compiling)",
+      "JIT compilers of the local broker's JVM: c1 (-XX:TieredStopAtLevel=1: a fresh broker under load spends far less CPU compiling) or tiered (the JVM's default, C1 then C2)",
     schema: kinds.oneOf(['c1', 'tiered']),
     allowed: 'c1 or tiered',
     default: 'c1' as 'c1' | 'tiered',
