@@ -21,8 +21,9 @@ export interface LocalBrokerOptions {
   heap: string
   /**
    * The JVM's JIT compilers: 'c1' (the default) stops at C1, 'tiered' is the JVM's default (C1,
-   * then C2 for hot code). A fresh broker under load spent about half of its CPU in the C2
-   * compiler for its first minutes; with C1 alone it compiles in a fraction of that time.
+   * then C2 for hot code). Under the pipeline bench, a fresh broker spent about half of its CPU
+   * in the C2 compiler for minutes; with C1 alone it took 20–22% of the machine's CPU, against
+   * 26–28% (README, Benchmarks › Pipeline).
    */
   compiler?: 'c1' | 'tiered'
   startTimeoutMs: number
