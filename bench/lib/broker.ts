@@ -7,6 +7,9 @@ import { type LocalBrokerOptions, startBroker, stopBroker } from '../../src/brok
 
 export const root = resolve(import.meta.dirname, '..', '..')
 
+/** The bench broker's JIT compilers: BENCH_BROKER_COMPILER=tiered, else C1 alone (broker.compiler's default). */
+export const benchBrokerCompiler: 'c1' | 'tiered' = process.env.BENCH_BROKER_COMPILER === 'tiered' ? 'tiered' : 'c1'
+
 export interface BenchBroker {
   bootstrap: string
   /** The broker's process id (for its CPU time). */
@@ -23,7 +26,7 @@ export async function startBenchBroker(port = Number(process.env.BENCH_KAFKA_POR
     controllerPort: 0,
     kafkaVersion: '4.1.1',
     heap: '2g',
-    compiler: process.env.BENCH_BROKER_COMPILER === 'tiered' ? 'tiered' : 'c1',
+    compiler: benchBrokerCompiler,
     startTimeoutMs: 120_000,
     stopTimeoutMs: 20_000,
   }

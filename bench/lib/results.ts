@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
+import { benchBrokerCompiler } from './broker.ts'
 
 export const resultsDir = resolve(import.meta.dirname, '..', 'results')
 
@@ -25,7 +26,7 @@ export function machine(): Machine {
     memoryGb: Math.round(totalmem() / 2 ** 30),
     node: process.versions.node,
     kafka: '4.1.1',
-    brokerCompiler: process.env.BENCH_BROKER_COMPILER === 'tiered' ? 'tiered' : 'c1',
+    brokerCompiler: benchBrokerCompiler,
     load: Math.round(loadavg()[0]! * 100) / 100,
   }
 }
