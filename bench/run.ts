@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { root } from './lib/broker.ts'
-import { resultsDir, writeResults } from './lib/results.ts'
+import { type Machine, machine, resultsDir, writeResults } from './lib/results.ts'
 
 /** name → the command's arguments after `node`. */
 export const benchmarks: Record<string, string[]> = {
@@ -85,13 +85,13 @@ if (import.meta.main) {
     const written = existsSync(path) ? readFileSync(path, 'utf8') : undefined
     // figures the benchmark wrote itself in this run stay; the output is added
     const own = written !== undefined && written !== before ? (JSON.parse(written) as Record<string, unknown>) : {}
-    const { name: _name, at: _at, command: _command, machine: _machine, ...figures } = own
-    writeResults(name, `node ${args.join(' ')}`, {
-      ...figures,
-      ok: result.code === 0,
-      seconds: result.seconds,
-      output: result.output.trim(),
-    })
+    const { name: _name, at: _at, command: _command, machine: measuredOn, ...figures } = own
+    writeResults(
+      name,
+      `node ${args.join(' ')}`,
+      { ...figures, ok: result.code === 0, seconds: result.seconds, output: result.output.trim() },
+      (measuredOn as Machine | undefined) ?? machine(),
+    )
   }
   await run(['bench/report.ts'])
 }

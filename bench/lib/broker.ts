@@ -8,7 +8,14 @@ import { type LocalBrokerOptions, startBroker, stopBroker } from '../../src/brok
 export const root = resolve(import.meta.dirname, '..', '..')
 
 /** The bench broker's JIT compilers: BENCH_BROKER_COMPILER=tiered, else C1 alone (broker.compiler's default). */
-export const benchBrokerCompiler: 'c1' | 'tiered' = process.env.BENCH_BROKER_COMPILER === 'tiered' ? 'tiered' : 'c1'
+const benchBrokerCompiler: 'c1' | 'tiered' = process.env.BENCH_BROKER_COMPILER === 'tiered' ? 'tiered' : 'c1'
+
+let brokerStarted = false
+
+/** The compilers of the bench broker this process started, or undefined when it started none. */
+export function startedBrokerCompiler(): 'c1' | 'tiered' | undefined {
+  return brokerStarted ? benchBrokerCompiler : undefined
+}
 
 export interface BenchBroker {
   bootstrap: string
@@ -33,6 +40,7 @@ export async function startBenchBroker(port = Number(process.env.BENCH_KAFKA_POR
   await stopBroker(options)
   rmSync(resolve(options.dataDir, `broker-${port}`), { recursive: true, force: true })
   const started = await startBroker(options)
+  brokerStarted = true
   const installation = findInstallation(options.dataDir, options.kafkaVersion)
   if (!installation) throw new Error('broker installation missing after start')
   return {

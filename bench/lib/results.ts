@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
-import { benchBrokerCompiler } from './broker.ts'
+import { startedBrokerCompiler } from './broker.ts'
 
 export const resultsDir = resolve(import.meta.dirname, '..', 'results')
 
@@ -13,7 +13,7 @@ export interface Machine {
   memoryGb: number
   node: string
   kafka: string
-  /** The local broker's JIT compilers (broker.compiler; BENCH_BROKER_COMPILER); absent in results written before it. */
+  /** The bench broker's JIT compilers (broker.compiler; BENCH_BROKER_COMPILER); absent for a benchmark without a broker, and in results written before it. */
   brokerCompiler?: 'c1' | 'tiered'
   /** 1-minute load average when the figures were written: other work shares the machine. */
   load: number
@@ -26,18 +26,26 @@ export function machine(): Machine {
     memoryGb: Math.round(totalmem() / 2 ** 30),
     node: process.versions.node,
     kafka: '4.1.1',
-    brokerCompiler: benchBrokerCompiler,
+    ...(startedBrokerCompiler() === undefined ? {} : { brokerCompiler: startedBrokerCompiler() }),
     load: Math.round(loadavg()[0]! * 100) / 100,
   }
 }
 
-/** Writes bench/results/<name>.json: `{ name, at, command, machine, ...figures }`. */
-export function writeResults(name: string, command: string, figures: Record<string, unknown>): string {
+/**
+ * Writes bench/results/<name>.json: `{ name, at, command, machine, ...figures }`; `measuredOn`:
+ * the machine as the benchmark's own process described it (its broker's compilers included).
+ */
+export function writeResults(
+  name: string,
+  command: string,
+  figures: Record<string, unknown>,
+  measuredOn: Machine = machine(),
+): string {
   if (!existsSync(resultsDir)) mkdirSync(resultsDir, { recursive: true })
   const path = join(resultsDir, `${name}.json`)
   writeFileSync(
     path,
-    `${JSON.stringify({ name, at: new Date().toISOString(), command, machine: machine(), ...figures }, null, 2)}\n`,
+    `${JSON.stringify({ name, at: new Date().toISOString(), command, machine: measuredOn, ...figures }, null, 2)}\n`,
   )
   return path
 }
