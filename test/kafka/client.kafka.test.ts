@@ -1,7 +1,15 @@
 // The Kafka guarantees Lookout builds on, checked on the real broker.
 import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
-import { Consumer, ProduceAcks, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka'
+import {
+  Admin,
+  Consumer,
+  type Message,
+  ProduceAcks,
+  Producer,
+  stringDeserializers,
+  stringSerializers,
+} from '@platformatic/kafka'
 import { createTopic, deleteTopics, readTopic, testBrokers, uniqueName } from '../helpers/kafka.ts'
 
 const topics: string[] = []
@@ -107,6 +115,104 @@ test('a committed transaction is visible to read_committed consumers and an abor
     uncommittedView.some((r) => r.value.startsWith('aborted')),
     'read_uncommitted sees the aborted records',
   )
+})
+
+test('one transaction commits the offsets of several topics and partitions in one request (addOffsets), or none when aborted', async () => {
+  // the processor runtime commits a batch's offsets this way (patches/@platformatic+kafka+2.12.1.patch)
+  const three = await newTopic(3)
+  const one = await newTopic(1)
+  const output = await newTopic(1)
+  const groupId = uniqueName('group')
+  const input = new Producer({
+    clientId: 'test-input',
+    bootstrapBrokers: testBrokers(),
+    serializers: stringSerializers,
+  })
+  const messages = []
+  for (let i = 0; i < 30; i++) messages.push({ topic: three, key: `k${i}`, value: String(i), partition: i % 3 })
+  for (let i = 0; i < 4; i++) messages.push({ topic: one, key: `k${i}`, value: String(i), partition: 0 })
+  await input.send({ messages })
+  await input.close()
+
+  const consumer = new Consumer({
+    clientId: 'test-offsets',
+    groupId,
+    bootstrapBrokers: testBrokers(),
+    deserializers: stringDeserializers,
+    maxWaitTime: 200,
+  })
+  const producer = new Producer({
+    clientId: 'test-offsets-tx',
+    bootstrapBrokers: testBrokers(),
+    serializers: stringSerializers,
+    idempotent: true,
+    transactionalId: uniqueName('tx'),
+    acks: ProduceAcks.ALL,
+  })
+  const admin = new Admin({ clientId: 'test-offsets-admin', bootstrapBrokers: testBrokers() })
+  const committed = async () => {
+    const [group] = await admin.listConsumerGroupOffsets({
+      groups: [
+        {
+          groupId,
+          topics: [
+            { name: three, partitionIndexes: [0, 1, 2] },
+            { name: one, partitionIndexes: [0] },
+          ],
+        },
+      ],
+      requireStable: true,
+    })
+    const offsets: Record<string, number> = {}
+    for (const topic of group?.topics ?? [])
+      for (const partition of topic.partitions)
+        offsets[`${topic.name === three ? 'three' : 'one'}:${partition.partitionIndex}`] = Number(
+          partition.committedOffset,
+        )
+    return offsets
+  }
+  try {
+    const stream = await consumer.consume({ topics: [three, one], mode: 'earliest', autocommit: false })
+    const last = new Map<string, Message<string, string, string, string>>()
+    let seen = 0
+    const deadline = Date.now() + 20_000
+    for await (const message of stream) {
+      last.set(`${message.topic}:${message.partition}`, message)
+      if (++seen === 34 || Date.now() > deadline) break
+    }
+    assert.equal(seen, 34)
+    assert.equal(last.size, 4, 'a record of every partition')
+    const member = {
+      groupId,
+      generationId: consumer.generationId,
+      memberId: consumer.memberId,
+      coordinatorId: consumer.coordinatorId!,
+    }
+    const lastMessages = [...last.values()].map((message) => ({ ...message, metadata: { consumer: member } }))
+
+    const aborted = await producer.beginTransaction()
+    await aborted.addConsumer(consumer)
+    await aborted.send({ messages: [{ topic: output, value: 'aborted' }] })
+    await aborted.addOffsets(lastMessages)
+    await aborted.abort()
+    const afterAbort = await committed()
+    assert.ok(
+      Object.values(afterAbort).every((offset) => offset < 0),
+      `no offset committed by an aborted transaction: ${JSON.stringify(afterAbort)}`,
+    )
+
+    const transaction = await producer.beginTransaction()
+    await transaction.addConsumer(consumer)
+    await transaction.send({ messages: [{ topic: output, value: 'committed' }] })
+    await transaction.addOffsets(lastMessages)
+    await transaction.commit()
+    assert.deepEqual(await committed(), { 'three:0': 10, 'three:1': 10, 'three:2': 10, 'one:0': 4 })
+    await stream.close()
+  } finally {
+    await producer.close()
+    await consumer.close(true)
+    await admin.close()
+  }
 })
 
 test('two consumers in one group split the partitions between them', async () => {
