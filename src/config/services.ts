@@ -185,6 +185,13 @@ export const serviceSettings = {
     allowed: 'an integer from 0 to 10000',
     default: 0,
   }),
+  'processor.slowBatchMs': setting({
+    description:
+      'a batch that takes at least this long (ms) is logged (warn "slow batch") with where its time went: assignment, process, begin, send, offsets, commit; 0: every batch',
+    schema: kinds.integer(0, 3_600_000),
+    allowed: 'an integer from 0 to 3600000',
+    default: 500,
+  }),
   'alert.dedupWindowSeconds': setting({
     description: 'an entity with an open alert gets no new one within this many seconds of event time',
     schema: kinds.integer(0, 86_400 * 7),

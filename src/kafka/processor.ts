@@ -88,6 +88,8 @@ export interface RuntimeOptions {
   instanceId?: string
   maxBatchRecords?: number
   maxBatchWaitMs?: number
+  /** A batch slower than this (ms) is logged with where its time went (0: every batch). */
+  slowBatchMs?: number
   /** Keep a changelogged per-partition state store. */
   stateful?: boolean
   registry?: Registry
@@ -117,9 +119,6 @@ const maxChunkBytes = 900 * 1024
  * producer's transaction timeout (10 s) plus up to the broker's 10 s abort check interval.
  */
 const pendingTransactionWaitMs = 60_000
-
-/** A batch slower than this is logged with where its time went. */
-const slowBatchMs = 500
 
 /** How long an idle processor waits for a record before its loop looks at its other work. */
 const idleWaitMs = 100
@@ -416,6 +415,7 @@ export class ProcessorRuntime<T> {
       instanceId: randomUUID().slice(0, 8),
       maxBatchRecords: 5_000,
       maxBatchWaitMs: 0,
+      slowBatchMs: 500,
       stateful: true,
       sessionTimeoutMs: 10_000,
       retryBaseDelayMs: 200,
@@ -1136,7 +1136,7 @@ export class ProcessorRuntime<T> {
     this.#inTransaction = false
     for (const [key, offset] of next) this.#positions.set(key, offset)
     const t6 = performance.now()
-    if (t6 - t0 > slowBatchMs) {
+    if (t6 - t0 >= this.#options.slowBatchMs) {
       log.warn('slow batch', {
         processor: this.#processor.name,
         records: handled,

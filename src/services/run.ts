@@ -138,6 +138,7 @@ function serviceContext(
             instanceId: options.instanceIds?.[i] ?? `${process.pid}-${i}`,
             maxBatchRecords: config['processor.maxBatch'],
             maxBatchWaitMs: config['processor.maxWaitMs'],
+            slowBatchMs: config['processor.slowBatchMs'],
             registry,
           }) as ProcessorRuntime<unknown>,
       ),

@@ -65,6 +65,19 @@ test("broker.compiler: C1 alone by default, the JVM's tiered compilers when aske
   )
 })
 
+test('processor.slowBatchMs: 500 by default, 0 logs every batch, a negative value is refused', () => {
+  assert.equal(loadConfig({ env: {} })['processor.slowBatchMs'], 500)
+  assert.equal(loadConfig({ env: { LOOKOUT_PROCESSOR_SLOW_BATCH_MS: '0' } })['processor.slowBatchMs'], 0)
+  assert.throws(
+    () => loadConfig({ env: {}, flags: { 'processor.slowBatchMs': '-1' } }),
+    (error: LookoutError) => {
+      assert.match(error.message, /processor\.slowBatchMs/)
+      assert.match(error.describe(), /an integer from 0 to 3600000/)
+      return true
+    },
+  )
+})
+
 test('console.databaseUrl: empty (the embedded store) or a PostgreSQL URL', () => {
   assert.equal(loadConfig({ env: {} })['console.databaseUrl'], '')
   const url = 'postgresql://lookout:secret@db.example:5432/lookout'

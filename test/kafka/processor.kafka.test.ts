@@ -51,7 +51,7 @@ const context = testContext()
 const input = `${context.topicPrefix}input`
 const output = `${context.topicPrefix}output`
 const created: string[] = []
-after(() => deleteTopics(created))
+after(() => deleteTopics([...new Set(created)]))
 
 async function setup(topics = [input, output, topicName(context.topicPrefix, 'deadLetters')], name = 'counter') {
   const admin = await connectAdmin(context)
@@ -144,4 +144,37 @@ test('a rebalance while fetched records wait in the buffer: each record processe
   assert.equal(seen.length, 3_000, 'no output lost or duplicated')
   assert.equal(new Set(seen.map((r) => JSON.parse(r.value).n)).size, 3_000)
   checkCounts(seen)
+})
+
+test('processor.slowBatchMs 0 logs every batch with where its time went', async () => {
+  const slowInput = `${context.topicPrefix}slow-input`
+  const slowOutput = `${context.topicPrefix}slow-output`
+  await setup([slowInput, slowOutput, topicName(context.topicPrefix, 'deadLetters')], 'timed-counter')
+  await produce(slowInput, 0, 50)
+  const lines: string[] = []
+  const write = process.stderr.write.bind(process.stderr)
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    if (String(chunk).includes('slow batch')) lines.push(String(chunk))
+    return write(chunk, ...rest)
+  }) as typeof process.stderr.write
+  const runtime = new ProcessorRuntime(context, countingProcessor(slowOutput, 'timed-counter'), {
+    inputTopics: [slowInput],
+    slowBatchMs: 0,
+  })
+  try {
+    await runtime.start()
+    assert.equal((await readTopic(slowOutput, { count: 50, timeoutMs: 30_000 })).length, 50)
+  } finally {
+    await runtime.stop()
+    process.stderr.write = write
+  }
+  const batches = lines.filter((line) => line.includes('processor=timed-counter'))
+  assert.ok(batches.length >= 1, 'at least one batch logged')
+  let records = 0
+  for (const line of batches) {
+    for (const field of ['assignmentMs', 'processMs', 'beginMs', 'sendMs', 'offsetsMs', 'commitMs'])
+      assert.match(line, new RegExp(` ${field}=\\d+`), `${field} in ${line}`)
+    records += Number(/ records=(\d+)/.exec(line)?.[1])
+  }
+  assert.equal(records, 50, 'the logged batches hold every record')
 })
