@@ -20,13 +20,14 @@ export interface Machine {
 }
 
 export function machine(): Machine {
+  const brokerCompiler = startedBrokerCompiler()
   return {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
     memoryGb: Math.round(totalmem() / 2 ** 30),
     node: process.versions.node,
     kafka: '4.1.1',
-    ...(startedBrokerCompiler() === undefined ? {} : { brokerCompiler: startedBrokerCompiler() }),
+    ...(brokerCompiler === undefined ? {} : { brokerCompiler }),
     load: Math.round(loadavg()[0]! * 100) / 100,
   }
 }
