@@ -8,6 +8,7 @@ import { decodeEnriched, isBinaryEnriched } from '../core/pipeline/enriched-reco
 import type { KafkaContext } from '../kafka/context.ts'
 import { type BufferProducer, createProducer } from '../kafka/producer.ts'
 import { forEachInRanges, type PartitionRange } from '../kafka/range.ts'
+import { errorChain } from '../kafka/retry.ts'
 import { type FilterNode, type FilterRecord, matches } from './filter.ts'
 
 export interface PartitionInfo {
@@ -557,17 +558,22 @@ export class ConsoleKafka {
     this.#producer ??= createProducer(this.context, { name: 'console' })
     const value =
       record.value === null ? undefined : Buffer.from(record.value, record.encoding === 'base64' ? 'base64' : 'utf8')
-    const result = await this.#producer.send({
-      messages: [
-        {
-          topic,
-          ...(record.key !== null ? { key: Buffer.from(record.key) } : {}),
-          ...(value ? { value } : {}),
-          ...(partition !== undefined ? { partition } : {}),
-          headers: Object.fromEntries(record.headers.map((h) => [h.key, h.value])),
-        },
-      ],
-    })
+    const result = await this.#producer
+      .send({
+        messages: [
+          {
+            topic,
+            ...(record.key !== null ? { key: Buffer.from(record.key) } : {}),
+            ...(value ? { value } : {}),
+            ...(partition !== undefined ? { partition } : {}),
+            headers: Object.fromEntries(record.headers.map((h) => [h.key, h.value])),
+          },
+        ],
+      })
+      .catch((error: unknown) => {
+        // the client's own message ("Producing messages failed.") names neither the topic nor why
+        throw new Error(`producing to topic ${topic} failed: ${errorChain(error)}`, { cause: error })
+      })
     const offset = result.offsets?.[0]
     return { topic, partition: offset?.partition ?? partition ?? null, offset: offset?.offset?.toString() ?? null }
   }
