@@ -4,7 +4,8 @@
 //   (BENCH_KAFKA_PORT: the broker's port, default 19692; BENCH_LATENCY_RATES: default 2000,10000;
 //   BENCH_ONLY=throughput|ceiling|latency: that part alone (ceiling: with the shape BENCH_SHAPE); BENCH_CPU_PROF=<dir>: CPU profiles of the services;
 //   BENCH_SERVICES_ROOT=<checkout>: run that checkout's services, e.g. an earlier version;
-//   BENCH_ONLY=versions BENCH_VERSIONS=<checkout>,<checkout>: their services take turns, throughput only;
+//   BENCH_ONLY=versions BENCH_VERSIONS=<checkout>,<checkout>: their services take turns, throughput only
+//   (a checkout may carry Node flags for its services: <checkout>#--max-semi-space-size=32);
 //   BENCH_PIPELINE_RUNS: throughput runs of Lookout, the ceiling and the peer, taking turns, default 3)
 // 1. Throughput: a backlog of phased events is processed; the rate at which scores appear
 //    is the highest rate the pipeline sustains. A first turn, not counted, warms the broker up
@@ -91,7 +92,9 @@ function startServices(bootstrap: string, prefix: string): ChildProcess[] {
 
 /** The Lookout topology of the checkout at `checkout`, its processes tracked. */
 function servicesOf(checkout: string): Topology {
-  return (bootstrap, prefix) => lookoutServices(checkout, profile)(bootstrap, prefix).map(track)
+  // `<checkout>#<node flag>#…`: the services of that checkout, with those flags for Node
+  const [path, ...flags] = checkout.split('#')
+  return (bootstrap, prefix) => lookoutServices(path, [...profile, ...flags])(bootstrap, prefix).map(track)
 }
 
 /** The identity topology with records of `shape`, its processes tracked. */
