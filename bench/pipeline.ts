@@ -515,7 +515,7 @@ async function runAll(bootstrap: string, installation: KafkaInstallation): Promi
   out(
     `batched Python peer (confluent-kafka ${peer.confluentKafka} + scikit-learn ${peer.sklearn}, no enrichment, at-least-once): ${fmt(peerRate)} events/s (runs: ${list(peerRuns)}); Lookout/peer ${(lookoutRate / peerRate).toFixed(2)}×   target ≥ 2× ${lookoutRate >= 2 * peerRate ? 'met' : 'NOT met'}`,
   )
-  // Lookout cannot pass its ceiling: the peer target is within reach only when the ceiling is
+  // Lookout cannot pass its ceiling: 2× the peer is within reach only when the ceiling is at least that
   out(
     `  the ceiling itself is ${(ceilingRate / peerRate).toFixed(2)}× the peer (the peer reads the events once and writes once; the pipeline moves each one through three exactly-once stages)${ceilingRate < 2 * peerRate ? ': 2× the peer is above the ceiling in this run' : ''}`,
   )
