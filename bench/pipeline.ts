@@ -3,7 +3,7 @@
 //   node bench/pipeline.ts [backlogEvents] [latencySeconds]
 //   (BENCH_KAFKA_PORT: the broker's port, default 19692; BENCH_LATENCY_RATES: default 2000,10000;
 //   BENCH_ONLY=throughput|ceiling|latency: that part alone (ceiling: with the shape BENCH_SHAPE); BENCH_CPU_PROF=<dir>: CPU profiles of the services;
-//   BENCH_SERVICES_ROOT=<checkout>: run that checkout's services, e.g. an earlier version;
+//   BENCH_SERVICES_ROOT=<checkout>: run that checkout's services, e.g. an earlier version (Node flags after #, as below);
 //   BENCH_ONLY=versions BENCH_VERSIONS=<checkout>,<checkout>: their services take turns, throughput only
 //   (a checkout may carry Node flags for its services: <checkout>#--max-semi-space-size=32);
 //   BENCH_PIPELINE_RUNS: throughput runs of Lookout, the ceiling and the peer, taking turns, default 3)
