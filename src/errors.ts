@@ -61,7 +61,8 @@ export function describeError(error: unknown, depth = 0): string {
   const parts = [error.message]
   const nested = (error as { errors?: unknown[] }).errors
   if (Array.isArray(nested) && nested.length)
-    parts.push(`[${nested.map((e) => describeError(e, depth + 1)).join('; ')}]`)
+    // an aggregate often holds the same error once per partition or broker: each text once
+    parts.push(`[${[...new Set(nested.map((e) => describeError(e, depth + 1)))].join('; ')}]`)
   const cause = (error as { cause?: unknown }).cause
   if (cause) parts.push(`caused by ${describeError(cause, depth + 1)}`)
   return parts.join(' ')

@@ -5,10 +5,10 @@
 
 import { type Admin, ConfigResourceTypes, FetchIsolationLevels, type Message, murmur2 } from '@platformatic/kafka'
 import { decodeEnriched, isBinaryEnriched } from '../core/pipeline/enriched-record.ts'
+import { describeError } from '../errors.ts'
 import type { KafkaContext } from '../kafka/context.ts'
 import { type BufferProducer, createProducer } from '../kafka/producer.ts'
 import { forEachInRanges, type PartitionRange } from '../kafka/range.ts'
-import { errorChain } from '../kafka/retry.ts'
 import { type FilterNode, type FilterRecord, matches } from './filter.ts'
 
 export interface PartitionInfo {
@@ -572,7 +572,7 @@ export class ConsoleKafka {
       })
       .catch((error: unknown) => {
         // the client's own message ("Producing messages failed.") names neither the topic nor why
-        throw new Error(`producing to topic ${topic} failed: ${errorChain(error)}`, { cause: error })
+        throw new Error(`producing to topic ${topic} failed: ${describeError(error)}`, { cause: error })
       })
     const offset = result.offsets?.[0]
     return { topic, partition: offset?.partition ?? partition ?? null, offset: offset?.offset?.toString() ?? null }

@@ -190,15 +190,3 @@ export class FailureStreak {
     return backoffDelay(policy, Math.max(1, this.attempts), random)
   }
 }
-
-/** An error's message with the messages of the errors it aggregates or wraps, de-duplicated. */
-export function errorChain(error: unknown, depth = 0): string {
-  if (!(error instanceof Error)) return String(error)
-  const nested = (error as { errors?: unknown }).errors
-  const inner = [
-    ...(Array.isArray(nested) ? nested : []),
-    ...(error.cause !== undefined && depth < 3 ? [error.cause] : []),
-  ].map((e) => errorChain(e, depth + 1))
-  const parts = [...new Set(inner)].filter((text) => text !== error.message)
-  return parts.length > 0 ? `${error.message} (${parts.join('; ')})` : error.message
-}

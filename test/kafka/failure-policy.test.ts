@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { MultipleErrors, NetworkError, ProtocolError, TimeoutError, UserError } from '@platformatic/kafka'
-import { ErrorCodes, LookoutError } from '../../src/errors.ts'
+import { describeError, ErrorCodes, LookoutError } from '../../src/errors.ts'
 import { type InputRecord, isolateRecords, type OutputRecord, processChecked } from '../../src/kafka/processor.ts'
-import { backoffDelay, errorChain, FailureStreak, isRetryable, withConnectionRetry } from '../../src/kafka/retry.ts'
+import { backoffDelay, FailureStreak, isRetryable, withConnectionRetry } from '../../src/kafka/retry.ts'
 import { StateStore } from '../../src/kafka/state-store.ts'
 import type { Logger } from '../../src/log.ts'
 
@@ -236,15 +236,15 @@ test('an output the broker would refuse fails its record like a throw', () => {
   )
 })
 
-test('errorChain names what an aggregate or a wrapped error hides, once each', () => {
+test('describeError names what an aggregate or a wrapped error hides, once each', () => {
   const produced = new MultipleErrors('Producing messages failed.', [
     new ProtocolError('UNKNOWN_TOPIC_OR_PARTITION'),
     new ProtocolError('UNKNOWN_TOPIC_OR_PARTITION'),
   ])
-  const text = errorChain(produced)
-  assert.ok(text.startsWith('Producing messages failed. ('), text)
+  const text = describeError(produced)
+  assert.ok(text.startsWith('Producing messages failed. ['), text)
   assert.equal(text.split(new ProtocolError('UNKNOWN_TOPIC_OR_PARTITION').message).length - 1, 1, text)
-  assert.equal(errorChain(new Error('outer', { cause: new Error('inner') })), 'outer (inner)')
-  assert.equal(errorChain(new Error('alone')), 'alone')
-  assert.equal(errorChain('a string'), 'a string')
+  assert.equal(describeError(new Error('outer', { cause: new Error('inner') })), 'outer caused by inner')
+  assert.equal(describeError(new Error('alone')), 'alone')
+  assert.equal(describeError('a string'), 'a string')
 })
